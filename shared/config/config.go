@@ -1,0 +1,100 @@
+// Package config reads settings from the environment with envconfig, under exactly the names
+// the contract gives, and turns every problem into an *op.Error of kind config that names the
+// variable, never a crash.
+package config
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/lbfn/lbfn/shared/httpx"
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// Load fills spec (a pointer to a struct whose fields carry `envconfig:"NAME"` tags) from the
+// environment.
+func Load(spec any) error {
+	err := envconfig.Process("", spec)
+	if err == nil {
+		return nil
+	}
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return op.Errorf(op.KindConfig, "%s: cannot parse %q as %s", pe.KeyName, pe.Value, pe.TypeName)
+	}
+	// envconfig says "required key NAME missing value".
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "required key "); ok {
+		name, _, _ = strings.Cut(name, " ")
+		return op.Errorf(op.KindConfig, "%s is not set", name)
+	}
+	return op.Errorf(op.KindConfig, "%s", msg)
+}
+
+// Endpoint checks a provider base URL read from variable: absolute, https, or plain http only
+// for a loopback host (a local emulator), so credentials never cross a network in clear text.
+// The returned URL has no trailing slash.
+func Endpoint(variable, raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" {
+		return nil, op.Errorf(op.KindConfig, "%s: %q is not an absolute URL", variable, raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && op.IsLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return nil, op.Errorf(op.KindConfig, "%s: plain http:// is allowed only for loopback hosts, got %q", variable, raw)
+	default:
+		return nil, op.Errorf(op.KindConfig, "%s: scheme must be https, got %q", variable, raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, op.Errorf(op.KindConfig, "%s: must not carry a query or fragment", variable)
+	}
+	return u, nil
+}
+
+// Transport holds the LBFN_ settings of the HTTP transport shared by every provider.
+type Transport struct {
+	Timeout         time.Duration `envconfig:"LBFN_HTTP_TIMEOUT" default:"10s"`
+	MaxAttempts     int           `envconfig:"LBFN_MAX_ATTEMPTS" default:"4"`
+	InitialInterval time.Duration `envconfig:"LBFN_RETRY_INITIAL_INTERVAL" default:"200ms"`
+	MaxInterval     time.Duration `envconfig:"LBFN_RETRY_MAX_INTERVAL" default:"5s"`
+	MaxRetryAfter   time.Duration `envconfig:"LBFN_MAX_RETRY_AFTER" default:"30s"`
+	// DeadlineMargin is kept free before an invocation's deadline to answer in.
+	DeadlineMargin time.Duration `envconfig:"LBFN_DEADLINE_MARGIN" default:"500ms"`
+	UserAgent      string        `envconfig:"LBFN_USER_AGENT" default:"lbfn/1.0"`
+}
+
+// LoadTransport reads the transport settings.
+func LoadTransport() (Transport, error) {
+	var t Transport
+	if err := Load(&t); err != nil {
+		return t, err
+	}
+	if t.MaxAttempts < 1 {
+		return t, op.Errorf(op.KindConfig, "LBFN_MAX_ATTEMPTS must be at least 1, got %d", t.MaxAttempts)
+	}
+	return t, nil
+}
+
+// Client builds the HTTP client the settings describe. ambiguous says whether a request that
+// was written but never answered may be retried (see httpx.Policy.RetryAmbiguous).
+func (t Transport) Client(ambiguous bool) *httpx.Client {
+	return &httpx.Client{
+		HTTP:      &http.Client{Timeout: t.Timeout},
+		UserAgent: t.UserAgent,
+		Policy: httpx.Policy{
+			MaxAttempts:     t.MaxAttempts,
+			InitialInterval: t.InitialInterval,
+			MaxInterval:     t.MaxInterval,
+			MaxRetryAfter:   t.MaxRetryAfter,
+			Margin:          t.DeadlineMargin,
+			RetryAmbiguous:  ambiguous,
+		},
+	}
+}

@@ -1,0 +1,293 @@
+// Package httpx sends signed requests to the providers: one fresh signature per attempt, the
+// exact same body bytes every time, and retries of what is safe to retry (throttling with its
+// Retry-After, 5xx, connection failures before the request was written), with exponential
+// backoff and jitter, bounded by attempts and by the caller's context deadline.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// Policy bounds the retries of one call.
+type Policy struct {
+	MaxAttempts     int           // attempts in all, first included; default 4
+	InitialInterval time.Duration // first backoff; default 200ms
+	MaxInterval     time.Duration // backoff cap; default 5s
+	Multiplier      float64       // growth per attempt; default 2
+	Jitter          float64       // randomization factor in [0,1]; default 0.5
+	// MaxRetryAfter is the longest Retry-After honoured; a longer one ends the call (the
+	// failure is still retryable by the caller). Default 30s.
+	MaxRetryAfter time.Duration
+	// Margin is kept free before the context deadline so the caller can still answer; no
+	// attempt starts, and no backoff sleeps, into it. Default 0.
+	Margin time.Duration
+	// RetryAmbiguous allows a retry after the request was written but no answer came, which
+	// is safe only when the provider deduplicates (a client token) or the caller reconciles a
+	// duplicate (a name conflict looked up afterwards).
+	RetryAmbiguous bool
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 4
+	}
+	if p.InitialInterval <= 0 {
+		p.InitialInterval = 200 * time.Millisecond
+	}
+	if p.MaxInterval <= 0 {
+		p.MaxInterval = 5 * time.Second
+	}
+	if p.Multiplier < 1 {
+		p.Multiplier = 2
+	}
+	if p.Jitter < 0 || p.Jitter > 1 {
+		p.Jitter = 0.5
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = 30 * time.Second
+	}
+	return p
+}
+
+// Request is one provider call: the same bytes are sent on every attempt.
+type Request struct {
+	Method string
+	URL    string
+	Header http.Header // fixed headers; the Signer adds its own per attempt
+	Body   []byte
+}
+
+// A Signer adds authentication headers to one attempt. It is called before every attempt, so
+// dates, nonces and request ids are fresh each time; body is exactly what is sent.
+type Signer func(req *http.Request, body []byte) error
+
+// Response is a provider's answer.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	// Attempts is how many requests were sent to get this answer.
+	Attempts int
+}
+
+// Retryable decides whether an answer is worth another attempt, and after how long if the
+// provider said (0: use the backoff).
+type Retryable func(*Response) (retry bool, after time.Duration)
+
+// DefaultRetryable retries 429 (honouring Retry-After) and 500, 502, 503, 504. Never 401, any
+// other 4xx, or 501.
+func DefaultRetryable(r *Response) (bool, time.Duration) {
+	switch r.StatusCode {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, RetryAfter(r.Header)
+	}
+	return false, 0
+}
+
+// RetryAfter reads a Retry-After header in seconds or as an HTTP date; 0 when absent.
+func RetryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Client sends requests. The zero value uses http.DefaultClient and the default Policy.
+type Client struct {
+	HTTP      *http.Client
+	Policy    Policy
+	UserAgent string
+}
+
+// maxBody bounds what is read of an answer: create responses are small, and a misbehaving
+// gateway must not exhaust a function's memory.
+const maxBody = 4 << 20
+
+// Do sends req until an answer is final or the policy is spent. It returns the last answer,
+// whatever its status, when the provider answered (the caller maps statuses to errors), and
+// an *op.Error of kind unavailable or timeout, carrying the attempts made, when no answer came.
+func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Retryable) (*Response, error) {
+	p := c.Policy.withDefaults()
+	if retryable == nil {
+		retryable = DefaultRetryable
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     p.InitialInterval,
+		RandomizationFactor: p.Jitter,
+		Multiplier:          p.Multiplier,
+		MaxInterval:         p.MaxInterval,
+	}
+	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxTries(uint(p.MaxAttempts))}
+	if deadline, ok := ctx.Deadline(); ok {
+		// The library stops when the next wait would cross MaxElapsedTime: that keeps every
+		// sleep, Retry-After included, out of the margin before the deadline.
+		budget := time.Until(deadline) - p.Margin
+		if budget <= 0 {
+			return nil, &op.Error{Kind: op.KindTimeout, Retryable: true,
+				Message: "no time left before the deadline to call the provider"}
+		}
+		opts = append(opts, backoff.WithMaxElapsedTime(budget))
+	}
+
+	var attempts int
+	var last *Response
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		attempts++
+		resp, err := c.attempt(ctx, hc, req, sign, p)
+		if err != nil {
+			var ae *attemptError
+			if errors.As(err, &ae) && ae.retry {
+				return struct{}{}, err
+			}
+			return struct{}{}, backoff.Permanent(err)
+		}
+		resp.Attempts = attempts
+		last = resp
+		retry, after := retryable(resp)
+		if !retry {
+			return struct{}{}, nil
+		}
+		if after > p.MaxRetryAfter {
+			return struct{}{}, backoff.Permanent(errGiveUp)
+		}
+		return struct{}{}, &statusError{status: resp.StatusCode, after: after}
+	}, opts...)
+
+	if last != nil && (err == nil || isStatusOrGiveUp(err)) {
+		return last, nil
+	}
+	var ae *attemptError
+	switch {
+	case errors.As(err, &ae):
+		e := op.Wrap(ae.kind, ae.err, ae.message())
+		e.Attempts = attempts
+		return nil, e
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, &op.Error{Kind: op.KindTimeout, Retryable: true, Attempts: attempts, Err: err,
+			Message: "deadline exceeded before the provider answered"}
+	case errors.Is(err, context.Canceled):
+		return nil, &op.Error{Kind: op.KindUnavailable, Retryable: true, Attempts: attempts, Err: err,
+			Message: "call cancelled before the provider answered"}
+	case err != nil:
+		e := op.Wrap(op.KindUnavailable, err, "")
+		e.Attempts = attempts
+		return nil, e
+	}
+	return last, nil
+}
+
+var errGiveUp = errors.New("retry-after beyond the policy")
+
+func isStatusOrGiveUp(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) || errors.Is(err, errGiveUp)
+}
+
+// statusError asks the backoff loop for another attempt after a retryable answer.
+type statusError struct {
+	status int
+	after  time.Duration
+}
+
+func (e *statusError) Error() string { return "HTTP " + strconv.Itoa(e.status) }
+
+// As lets the backoff library see a provider's Retry-After as its own RetryAfterError.
+func (e *statusError) As(target any) bool {
+	if t, ok := target.(**backoff.RetryAfterError); ok && e.after > 0 {
+		*t = &backoff.RetryAfterError{Duration: e.after}
+		return true
+	}
+	return false
+}
+
+// attemptError is a failure to get any answer.
+type attemptError struct {
+	err     error
+	kind    op.Kind
+	written bool // the request reached the wire: the provider may have acted on it
+	retry   bool
+}
+
+func (e *attemptError) Error() string { return e.message() }
+func (e *attemptError) Unwrap() error { return e.err }
+
+func (e *attemptError) message() string {
+	if e.kind == op.KindTimeout {
+		return "deadline exceeded before the provider answered"
+	}
+	if e.written {
+		return "connection failed after the request was sent; the provider may have acted on it: " + e.err.Error()
+	}
+	return "could not reach the provider: " + e.err.Error()
+}
+
+func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign Signer, p Policy) (*Response, error) {
+	var written atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			written.Store(true)
+		}
+	}}
+	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), req.Method, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, &attemptError{err: err, kind: op.KindConfig}
+	}
+	for k, vs := range req.Header {
+		hr.Header[k] = append([]string(nil), vs...)
+	}
+	if c.UserAgent != "" && hr.Header.Get("User-Agent") == "" {
+		hr.Header.Set("User-Agent", c.UserAgent)
+	}
+	if sign != nil {
+		if err := sign(hr, req.Body); err != nil {
+			return nil, &attemptError{err: fmt.Errorf("signing: %w", err), kind: op.KindConfig}
+		}
+	}
+	resp, err := hc.Do(hr)
+	if err != nil {
+		ae := &attemptError{err: err, kind: op.KindUnavailable, written: written.Load()}
+		if ctx.Err() != nil {
+			ae.kind = op.KindTimeout
+			if errors.Is(ctx.Err(), context.Canceled) {
+				ae.kind = op.KindUnavailable
+			}
+			return nil, ae
+		}
+		ae.retry = !ae.written || p.RetryAmbiguous
+		return nil, ae
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		// The provider answered a status but the body broke off: the request was processed.
+		return nil, &attemptError{err: err, kind: op.KindUnavailable, written: true, retry: p.RetryAmbiguous}
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}

@@ -1,0 +1,147 @@
+// Package op defines what a create operation is, the result every function answers with, and
+// the one error type every layer returns. Dry runs and idempotency keys are handled here, once,
+// for every operation.
+package op
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/lbfn/lbfn/shared/validate"
+)
+
+// Kind classifies a failure. The names are the contract's.
+type Kind string
+
+const (
+	KindValidation  Kind = "validation"  // the request breaks a documented rule; nothing was sent
+	KindConfig      Kind = "config"      // missing credentials or settings
+	KindAuth        Kind = "auth"        // the provider refused the credentials or signature
+	KindNotFound    Kind = "not_found"   // a referenced resource does not exist
+	KindConflict    Kind = "conflict"    // the resource exists or the target is busy
+	KindQuota       Kind = "quota"       // an account quota is exhausted
+	KindThrottled   Kind = "throttled"   // the provider asked us to slow down
+	KindProvider    Kind = "provider"    // any other refusal (4xx, CTyun 900)
+	KindUnavailable Kind = "unavailable" // 5xx or a network failure
+	KindTimeout     Kind = "timeout"     // the deadline came first
+)
+
+// Kinds lists every kind, in the contract's order.
+var Kinds = []Kind{KindValidation, KindConfig, KindAuth, KindNotFound, KindConflict, KindQuota,
+	KindThrottled, KindProvider, KindUnavailable, KindTimeout}
+
+// TypeName is the error type name a Step Functions Retry or Catch matches: "ValidationError",
+// "NotFoundError", ...
+func (k Kind) TypeName() string {
+	var b strings.Builder
+	for _, part := range strings.Split(string(k), "_") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String() + "Error"
+}
+
+// Retryable reports whether a failure of this kind may succeed when tried again unchanged.
+func (k Kind) Retryable() bool {
+	switch k {
+	case KindThrottled, KindUnavailable, KindTimeout:
+		return true
+	}
+	return false
+}
+
+// HTTPStatus is the status the HTTP trigger answers a failure of this kind with.
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case KindValidation:
+		return http.StatusBadRequest
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindConflict, KindQuota:
+		return http.StatusConflict
+	case KindThrottled:
+		return http.StatusTooManyRequests
+	case KindConfig:
+		return http.StatusInternalServerError
+	case KindAuth, KindProvider:
+		return http.StatusBadGateway
+	case KindUnavailable:
+		return http.StatusServiceUnavailable
+	case KindTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is the one error type of lbfn. Every layer returns it (or wraps a cause in it), and
+// the result JSON carries it as "error". It never holds a secret.
+type Error struct {
+	Kind            Kind                 `json:"kind"`
+	Message         string               `json:"message"`
+	Retryable       bool                 `json:"retryable"`
+	Violations      []validate.Violation `json:"violations"`
+	ProviderCode    string               `json:"providerCode"`
+	ProviderMessage string               `json:"providerMessage"`
+	HTTPStatus      int                  `json:"httpStatus"`
+	RequestID       string               `json:"requestId"`
+	// Attempts is how many requests were sent before giving up (0: none).
+	Attempts int `json:"-"`
+	// Err is the underlying cause, for errors.Is and logs; it is not part of the JSON.
+	Err error `json:"-"`
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return string(e.Kind)
+	}
+	return string(e.Kind) + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an error of the given kind, retryable when the kind is.
+func Errorf(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: sprintf(format, args...), Retryable: kind.Retryable()}
+}
+
+// Wrap returns an error of the given kind with cause err; the message is msg, or err's text
+// when msg is empty.
+func Wrap(kind Kind, err error, msg string) *Error {
+	if msg == "" && err != nil {
+		msg = err.Error()
+	}
+	return &Error{Kind: kind, Message: msg, Retryable: kind.Retryable(), Err: err}
+}
+
+// Invalid returns the validation error for a list of violations: the message is the first
+// violation (with a count of the rest), the list carries all of them.
+func Invalid(vs []validate.Violation) *Error {
+	msg := "invalid request"
+	if len(vs) > 0 {
+		msg = vs[0].String()
+		if len(vs) > 1 {
+			msg += sprintf(" (and %d more)", len(vs)-1)
+		}
+	}
+	return &Error{Kind: KindValidation, Message: msg, Violations: vs}
+}
+
+// AsError returns err as an *Error, classifying errors that are not one: a context deadline is
+// a timeout, a cancellation is unavailable (the caller went away; try again), anything else is
+// unavailable.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Wrap(KindTimeout, err, "deadline exceeded before the provider answered")
+	}
+	return Wrap(KindUnavailable, err, "")
+}
