@@ -291,3 +291,10 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
+
+// Ambiguous reports whether err says a request was written but never answered, so the
+// provider may have acted on it: a caller that cannot deduplicate should look before retrying.
+func Ambiguous(err error) bool {
+	var ae *attemptError
+	return errors.As(err, &ae) && ae.written
+}
