@@ -186,7 +186,7 @@ func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Ret
 	var ae *attemptError
 	switch {
 	case errors.As(err, &ae):
-		e := op.Wrap(ae.kind, ae.err, ae.message())
+		e := op.Wrap(ae.kind, ae, ae.message())
 		e.Attempts = attempts
 		return nil, e
 	case errors.Is(err, context.DeadlineExceeded):
