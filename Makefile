@@ -21,7 +21,7 @@ deps:
 check: fmt-check vet tidy-check
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
@@ -36,12 +36,12 @@ tidy-check:
 unit:
 	$(GO) test -count=1 ./...
 
-# Each fuzz target runs for FUZZTIME; `go test -fuzz` accepts one target per package per run.
+# Each fuzz target runs for FUZZTIME; `go test -fuzz` takes one target per package per run.
 fuzz:
-	@set -e; $(GO) test -list '^Fuzz' ./... 2>/dev/null | awk '/^ok/ {next} /^Fuzz/ {print}' >/dev/null; \
-	for pkg in $$($(GO) list ./...); do \
-	  for fz in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$fz"; $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg; \
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for fz in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$fz ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
 
