@@ -47,3 +47,67 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## ---- build and deploy: Lambda bootstraps, SAM's makefile builder, deploy tools -------------
+# `make build` writes build/<function>/bootstrap and build/<function>.zip for every function.
+# `sam build` calls build-<LogicalId> (template.yaml) with ARTIFACTS_DIR set. deploy/README.md
+# tells the rest.
+
+BUILD_DIR    ?= build
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+# lambda-build FUNCTION OUTPUT: the arm64 provided.al2023 bootstrap of functions/FUNCTION.
+lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(2) ./functions/$(1)
+
+# One target per function logical id in template.yaml; FN names its directory under functions/.
+SAM_TARGETS := build-JdcloudCreateBackendFunction build-HuaweiCreatePoolFunction \
+               build-HuaweiCreateLbaasPoolFunction build-HuaweiCreateMasterSlavePoolFunction \
+               build-CtyunCreatePolicyFunction
+build-JdcloudCreateBackendFunction:        FN := jdcloud-create-backend
+build-HuaweiCreatePoolFunction:            FN := huawei-create-pool
+build-HuaweiCreateLbaasPoolFunction:       FN := huawei-create-lbaas-pool
+build-HuaweiCreateMasterSlavePoolFunction: FN := huawei-create-master-slave-pool
+build-CtyunCreatePolicyFunction:           FN := ctyun-create-policy
+
+.PHONY: build deps-npm deps-tools $(SAM_TARGETS)
+
+build:
+	@set -e; for fn in $(FUNCTIONS); do \
+	  echo "build $$fn -> $(BUILD_DIR)/$$fn.zip"; \
+	  $(call lambda-build,$$fn,$(BUILD_DIR)/$$fn/bootstrap); \
+	  $(GO) run ./deploy/zipbootstrap $(BUILD_DIR)/$$fn.zip $(BUILD_DIR)/$$fn/bootstrap; \
+	done
+
+$(SAM_TARGETS):
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
+	$(call lambda-build,$(FN),$(ARTIFACTS_DIR)/bootstrap)
+
+# The offline validators of deploy/ (cfnspec, asl-validator, shellcheck); the tests skip with a
+# reason when one is missing.
+deps: deps-npm deps-tools
+
+deps-npm:
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd deploy/tools && npm ci --no-audit --no-fund; \
+	else echo "npm not found: the template and state machine checks will be skipped"; fi
+
+deps-tools:
+	@command -v shellcheck >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y shellcheck >/dev/null 2>&1 || \
+	      { apt-get update >/dev/null 2>&1 && apt-get install -y shellcheck >/dev/null 2>&1; }; }; } || \
+	  echo "shellcheck could not be installed: the deploy script check will be skipped"
+
+## ---- run / invoke: try the functions locally (see README.md) ------------------------------
+
+.PHONY: run invoke
+
+# Every function at http://127.0.0.1:8080/<function>; the emulator at http://127.0.0.1:8090.
+run:
+	$(GO) run ./shared/cmd/lbfn-dev
+
+# One function's Lambda binary, run once on an event file against the emulator:
+#   make invoke FN=huawei-create-pool EVENT=events/huawei-create-pool/sqs.json
+invoke:
+	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
+	  echo "usage: make invoke FN=<function> EVENT=<event file>"; exit 2; fi
+	$(GO) run ./shared/cmd/lbfn-invoke -function "$(FN)" -event "$(EVENT)"

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,10 +19,14 @@ import (
 )
 
 // Load fills spec (a pointer to a struct whose fields carry `envconfig:"NAME"` tags) from the
-// environment.
+// environment. A required string variable that is set but empty counts as not set: an empty
+// credential is as missing as an absent one.
 func Load(spec any) error {
 	err := envconfig.Process("", spec)
 	if err == nil {
+		if name := emptyRequired(reflect.ValueOf(spec)); name != "" {
+			return op.Errorf(op.KindConfig, "%s is not set", name)
+		}
 		return nil
 	}
 	var pe *envconfig.ParseError
@@ -36,13 +42,56 @@ func Load(spec any) error {
 	return op.Errorf(op.KindConfig, "%s", msg)
 }
 
+// emptyRequired returns the variable of the first required string field of spec (or of a
+// struct it embeds) left empty, or "".
+func emptyRequired(v reflect.Value) string {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return ""
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() { // envconfig cannot set it either
+			continue
+		}
+		if f.Anonymous && f.Tag.Get("envconfig") == "" {
+			if name := emptyRequired(v.Field(i)); name != "" {
+				return name
+			}
+			continue
+		}
+		if f.Type.Kind() != reflect.String || f.Tag.Get("ignored") == "true" {
+			continue
+		}
+		if req, _ := strconv.ParseBool(f.Tag.Get("required")); req && v.Field(i).String() == "" {
+			name := f.Tag.Get("envconfig")
+			if name == "" {
+				name = f.Name
+			}
+			return strings.ToUpper(name)
+		}
+	}
+	return ""
+}
+
 // Endpoint checks a provider base URL read from variable: absolute, https, or plain http only
 // for a loopback host (a local emulator), so credentials never cross a network in clear text.
 // The returned URL has no trailing slash.
+//
+// Messages never repeat a password written into the URL.
 func Endpoint(variable, raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
 	if err != nil || u.Host == "" {
-		return nil, op.Errorf(op.KindConfig, "%s: %q is not an absolute URL", variable, raw)
+		return nil, op.Errorf(op.KindConfig, "%s: %q is not an absolute URL", variable, redact(raw, u))
+	}
+	if u.User != nil {
+		return nil, op.Errorf(op.KindConfig, "%s: must not carry user information, got %q", variable, u.Redacted())
 	}
 	switch {
 	case u.Scheme == "https":
@@ -52,10 +101,21 @@ func Endpoint(variable, raw string) (*url.URL, error) {
 	default:
 		return nil, op.Errorf(op.KindConfig, "%s: scheme must be https, got %q", variable, raw)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, op.Errorf(op.KindConfig, "%s: must not carry a query or fragment", variable)
 	}
 	return u, nil
+}
+
+// redact hides what could be a password in a URL that may not have parsed.
+func redact(raw string, u *url.URL) string {
+	if u != nil {
+		return u.Redacted()
+	}
+	if strings.Contains(raw, "@") {
+		return "(a URL with user information)"
+	}
+	return raw
 }
 
 // Transport holds the LBFN_ settings of the HTTP transport shared by every provider.

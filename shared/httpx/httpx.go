@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,12 +29,15 @@ type Policy struct {
 	InitialInterval time.Duration // first backoff; default 200ms
 	MaxInterval     time.Duration // backoff cap; default 5s
 	Multiplier      float64       // growth per attempt; default 2
-	Jitter          float64       // randomization factor in [0,1]; default 0.5
+	// Jitter is the randomization factor in (0,1]: default (0) 0.5, so that functions
+	// throttled together do not retry together; negative for none.
+	Jitter float64
 	// MaxRetryAfter is the longest Retry-After honoured; a longer one ends the call (the
 	// failure is still retryable by the caller). Default 30s.
 	MaxRetryAfter time.Duration
-	// Margin is kept free before the context deadline so the caller can still answer; no
-	// attempt starts, and no backoff sleeps, into it. Default 0.
+	// Margin is kept free before the context deadline so the caller can still answer: no
+	// attempt starts, no backoff sleeps, and no attempt waits for its answer into it.
+	// Default 0.
 	Margin time.Duration
 	// RetryAmbiguous allows a retry after the request was written but no answer came, which
 	// is safe only when the provider deduplicates (a client token) or the caller reconciles a
@@ -53,8 +58,13 @@ func (p Policy) withDefaults() Policy {
 	if p.Multiplier < 1 {
 		p.Multiplier = 2
 	}
-	if p.Jitter < 0 || p.Jitter > 1 {
+	switch {
+	case p.Jitter == 0:
 		p.Jitter = 0.5
+	case p.Jitter < 0:
+		p.Jitter = 0
+	case p.Jitter > 1:
+		p.Jitter = 1
 	}
 	if p.MaxRetryAfter <= 0 {
 		p.MaxRetryAfter = 30 * time.Second
@@ -100,11 +110,14 @@ func DefaultRetryable(r *Response) (bool, time.Duration) {
 
 // RetryAfter reads a Retry-After header in seconds or as an HTTP date; 0 when absent.
 func RetryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
+	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		if s > int64(math.MaxInt64/time.Second) { // would overflow: "never", in effect
+			return time.Duration(math.MaxInt64)
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
@@ -154,13 +167,19 @@ func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Ret
 				Message: "no time left before the deadline to call the provider"}
 		}
 		opts = append(opts, backoff.WithMaxElapsedTime(budget))
+		if p.Margin > 0 {
+			// An attempt still waiting for its answer at the margin gives up too, so the
+			// caller has the margin to answer rather than being cut off mid-call.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-p.Margin))
+			defer cancel()
+		}
 	}
 
-	var attempts int
+	var attempts int // requests handed to the transport
 	var last *Response
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		attempts++
-		resp, err := c.attempt(ctx, hc, req, sign, p)
+		resp, err := c.attempt(ctx, hc, req, sign, p, &attempts)
 		if err != nil {
 			var ae *attemptError
 			if errors.As(err, &ae) && ae.retry {
@@ -248,7 +267,8 @@ func (e *attemptError) message() string {
 	return "could not reach the provider: " + e.err.Error()
 }
 
-func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign Signer, p Policy) (*Response, error) {
+// attempt sends req once, counting it in *sent once it is handed to the transport.
+func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign Signer, p Policy, sent *int) (*Response, error) {
 	var written atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
 		if i.Err == nil {
@@ -270,6 +290,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 			return nil, &attemptError{err: fmt.Errorf("signing: %w", err), kind: op.KindConfig}
 		}
 	}
+	*sent++
 	resp, err := hc.Do(hr)
 	if err != nil {
 		ae := &attemptError{err: err, kind: op.KindUnavailable, written: written.Load()}
@@ -287,7 +308,11 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		// The provider answered a status but the body broke off: the request was processed.
-		return nil, &attemptError{err: err, kind: op.KindUnavailable, written: true, retry: p.RetryAmbiguous}
+		ae := &attemptError{err: err, kind: op.KindUnavailable, written: true, retry: p.RetryAmbiguous}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			ae.kind, ae.retry = op.KindTimeout, false
+		}
+		return nil, ae
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }

@@ -138,6 +138,9 @@ func AsError(err error) *Error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if e == nil { // a typed nil *Error returned as error: still a failure, and no panic
+			return &Error{Kind: KindUnavailable, Message: "failed without an error", Retryable: true}
+		}
 		return e
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

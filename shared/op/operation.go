@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,6 +108,9 @@ func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
 	}
 	res.OK = true
 	res.Status = out.Status
+	if res.Status == "" {
+		res.Status = StatusCreated
+	}
 	res.ID = out.ID
 	res.RequestID = out.RequestID
 	res.Attempts = out.Attempts
@@ -184,7 +189,15 @@ func (s *Spec[R, C]) Decode(raw []byte) (Request, error) {
 
 // Execute implements Operation.
 func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outcome, error) {
-	s.once.Do(func() { s.client, s.connErr = s.Connect() })
+	s.once.Do(func() {
+		s.client, s.connErr = s.Connect()
+		var e *Error
+		if s.connErr != nil && !errors.As(s.connErr, &e) {
+			// A plain error from Connect is still a settings problem, not an outage: it must
+			// not be retried as unavailable forever.
+			s.connErr = Wrap(KindConfig, s.connErr, "")
+		}
+	})
 	if s.connErr != nil {
 		return Outcome{}, s.connErr
 	}
@@ -209,7 +222,7 @@ func checkCommon(c *Common, v *validate.Report) {
 // IsLoopback reports whether host (without port) is a loopback name or address, the only
 // hosts plain http:// is allowed for.
 func IsLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

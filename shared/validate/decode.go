@@ -2,10 +2,13 @@ package validate
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"fmt"
-	"math"
+	"io"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -13,24 +16,34 @@ import (
 // Decode parses data into v (a pointer to a struct) strictly. Unlike encoding/json it
 // reports every problem rather than the first, each with the JSON path of the field as the
 // user wrote it: a body that is not a JSON object (field ""), an unknown member (matched
-// exactly: encoding/json would silently accept "Protocol" for "protocol"), and a value of the
-// wrong JSON type or out of the Go type's range. A JSON null leaves the field unset.
+// exactly: encoding/json would silently accept "Protocol" for "protocol"), a member repeated
+// within one object, and a value of the wrong JSON type or out of the Go type's range. A JSON
+// null leaves the field unset. Violations come in a stable order: repeated members first,
+// then the rest by member name, depth first, array items by index.
 //
 // When Decode returns no violations, v holds the request; otherwise v is left untouched.
 func Decode(data []byte, v any) []Violation {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
+	var r Report
+	tree, err := readTree(dec, "", &r, 0)
+	if err != nil {
+		if err == io.EOF {
+			return []Violation{{Field: "", Message: "request is empty: want a JSON object"}}
+		}
+		if err == io.ErrUnexpectedEOF {
+			return []Violation{{Field: "", Message: "request is not valid JSON: unexpected end of input"}}
+		}
 		return []Violation{{Field: "", Message: "request is not valid JSON: " + jsonErrorText(err)}}
 	}
-	if dec.More() {
+	// Anything but white space after the value is an error; dec.More alone would miss a
+	// stray '}' or ']'.
+	if _, err := dec.Token(); err != io.EOF {
 		return []Violation{{Field: "", Message: "request has data after the JSON object"}}
 	}
 	if _, ok := tree.(map[string]any); !ok {
 		return []Violation{{Field: "", Message: "request must be a JSON object, got " + jsonKind(tree)}}
 	}
-	var r Report
 	check(&r, tree, reflect.TypeOf(v).Elem(), "")
 	if !r.OK() {
 		return r.Violations()
@@ -41,6 +54,68 @@ func Decode(data []byte, v any) []Violation {
 		return []Violation{{Field: "", Message: "request could not be decoded: " + err.Error()}}
 	}
 	return nil
+}
+
+// maxDepth bounds nesting, as encoding/json does, so a hostile body cannot exhaust the stack.
+const maxDepth = 1000
+
+// readTree reads one JSON value token by token, as Decoder.Decode into an any would (numbers
+// as json.Number), and also reports a member name repeated within one object: encoding/json
+// keeps the last and merges nested objects, so the first occurrence (a typo in it, say) would
+// be silently ignored.
+func readTree(dec *json.Decoder, path string, r *Report, depth int) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
+	}
+	value, err := readComposite(dec, delim, path, r, depth)
+	if err == io.EOF { // inside a value, the end of input is a syntax error
+		err = io.ErrUnexpectedEOF
+	}
+	return value, err
+}
+
+func readComposite(dec *json.Decoder, delim json.Delim, path string, r *Report, depth int) (any, error) {
+	if depth >= maxDepth {
+		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
+	}
+	switch delim {
+	case '{':
+		obj := map[string]any{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			name, _ := tok.(string) // the decoder accepts only strings here
+			value, err := readTree(dec, Join(path, name), r, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := obj[name]; dup {
+				r.Addf(Join(path, name), "appears more than once")
+			}
+			obj[name] = value
+		}
+		_, err := dec.Token() // '}'
+		return obj, err
+	case '[':
+		arr := []any{}
+		for i := 0; dec.More(); i++ {
+			value, err := readTree(dec, Index(path, i), r, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, value)
+		}
+		_, err := dec.Token() // ']'
+		return arr, err
+	}
+	return nil, fmt.Errorf("unexpected %v", delim) // the decoder reports this itself
 }
 
 func jsonErrorText(err error) string {
@@ -61,6 +136,14 @@ func check(r *Report, value any, t reflect.Type, path string) {
 		t = t.Elem()
 	}
 	if t == rawMessageType || t.Kind() == reflect.Interface {
+		return
+	}
+	if reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
+		checkUnmarshaler(r, value, t, path)
+		return
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		checkTextUnmarshaler(r, value, t, path)
 		return
 	}
 	switch t.Kind() {
@@ -102,13 +185,22 @@ func check(r *Report, value any, t reflect.Type, path string) {
 			r.Addf(path, "must be an integer, got %s", jsonKind(value))
 			return
 		}
-		i, err := n.Int64()
-		if err != nil {
+		if !isInteger(n) {
 			r.Addf(path, "must be an integer, got %s", n)
 			return
 		}
+		i, err := n.Int64()
 		bits := t.Bits()
-		if bits < 64 && (i < -1<<(bits-1) || i > 1<<(bits-1)-1) {
+		if err != nil || (bits < 64 && (i < -1<<(bits-1) || i > 1<<(bits-1)-1)) {
+			r.Addf(path, "is out of range, got %s", n)
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := value.(json.Number)
+		if !ok || !isInteger(n) {
+			r.Addf(path, "must be an integer, got %s", jsonKind(value))
+			return
+		}
+		if _, err := strconv.ParseUint(string(n), 10, t.Bits()); err != nil {
 			r.Addf(path, "is out of range, got %s", n)
 		}
 	case reflect.Float32, reflect.Float64:
@@ -117,13 +209,60 @@ func check(r *Report, value any, t reflect.Type, path string) {
 			r.Addf(path, "must be a number, got %s", jsonKind(value))
 			return
 		}
-		if f, err := n.Float64(); err != nil || math.IsInf(f, 0) {
+		if _, err := strconv.ParseFloat(string(n), t.Bits()); err != nil {
 			r.Addf(path, "is out of range, got %s", n)
+		}
+	case reflect.Map:
+		obj, ok := value.(map[string]any)
+		if !ok {
+			r.Addf(path, "must be an object, got %s", jsonKind(value))
+			return
+		}
+		if t.Key().Kind() != reflect.String {
+			r.Addf(path, "has an unsupported type") // a programming error in a request type
+			return
+		}
+		for _, name := range sortedKeys(obj) {
+			check(r, obj[name], t.Elem(), Join(path, name))
 		}
 	default:
 		r.Addf(path, "has an unsupported type") // a programming error in a request type
 	}
 }
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// checkUnmarshaler lets a type that decodes itself (a custom enum, a time) judge its value,
+// reporting its refusal at path rather than as an error of the whole request.
+func checkUnmarshaler(r *Report, value any, t reflect.Type, path string) {
+	raw, err := json.Marshal(value) // json.Number marshals as written
+	if err != nil {
+		r.Addf(path, "cannot be decoded: %v", err)
+		return
+	}
+	if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+		r.Addf(path, "is not valid: %v", err)
+	}
+}
+
+// checkTextUnmarshaler does the same for a type that encoding/json decodes from a string.
+func checkTextUnmarshaler(r *Report, value any, t reflect.Type, path string) {
+	s, ok := value.(string)
+	if !ok {
+		r.Addf(path, "must be a string, got %s", jsonKind(value))
+		return
+	}
+	if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+		r.Addf(path, "is not valid: %v", err)
+	}
+}
+
+// isInteger reports whether n is written without a fraction or exponent, as encoding/json
+// requires for an integer field.
+func isInteger(n json.Number) bool { return !strings.ContainsAny(string(n), ".eE") }
 
 func jsonKind(v any) string {
 	switch v := v.(type) {
@@ -138,7 +277,7 @@ func jsonKind(v any) string {
 	case bool:
 		return "a boolean"
 	case json.Number:
-		if strings.ContainsAny(string(v), ".eE") {
+		if !isInteger(v) {
 			return "a number"
 		}
 		return "an integer"
@@ -151,12 +290,7 @@ func sortedKeys(m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	// Sorting keeps reports stable across runs; insertion sort is enough for request-sized objects.
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
+	slices.Sort(keys) // stable reports; an object may have many members, so not quadratic
 	return keys
 }
 
@@ -174,32 +308,52 @@ func fieldsOf(t reflect.Type) map[string]reflect.Type {
 	return m
 }
 
+// collectFields walks t breadth first, so that, as in encoding/json, a field declared at a
+// shallower depth hides an embedded struct's field of the same name wherever it is declared.
 func collectFields(t reflect.Type, m map[string]reflect.Type) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				collectFields(ft, m)
+	seen := map[reflect.Type]bool{}
+	for level := []reflect.Type{t}; len(level) > 0; {
+		var next []reflect.Type
+		found := map[string]reflect.Type{}
+		for _, st := range level {
+			if seen[st] {
 				continue
 			}
+			seen[st] = true
+			for i := range st.NumField() {
+				f := st.Field(i)
+				tag := f.Tag.Get("json")
+				if tag == "-" {
+					continue
+				}
+				name, _, _ := strings.Cut(tag, ",")
+				if f.Anonymous && name == "" {
+					ft := f.Type
+					if ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					if ft.Kind() == reflect.Struct {
+						next = append(next, ft)
+						continue
+					}
+				}
+				if !f.IsExported() {
+					continue
+				}
+				if name == "" {
+					name = f.Name
+				}
+				if _, shallower := m[name]; shallower {
+					continue
+				}
+				if _, dup := found[name]; !dup {
+					found[name] = f.Type
+				}
+			}
 		}
-		if !f.IsExported() {
-			continue
+		for name, ft := range found {
+			m[name] = ft
 		}
-		if name == "" {
-			name = f.Name
-		}
-		if _, dup := m[name]; !dup { // the shallower field wins, as in encoding/json
-			m[name] = f.Type
-		}
+		level = next
 	}
 }

@@ -1,0 +1,91 @@
+package deploy
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var deployScript = filepath.Join(repoRoot, "deploy", "gcp", "deploy.sh")
+
+// TestDeployScriptShellcheck runs shellcheck on the Google Cloud deploy script. `make deps`
+// installs shellcheck with apt when it can; without it the test skips, saying so.
+func TestDeployScriptShellcheck(t *testing.T) {
+	path, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Skip("shellcheck is not installed and `make deps` could not install it (apt-get install -y shellcheck)")
+	}
+	out, err := exec.Command(path, "--shell=bash", "--severity=style", deployScript).CombinedOutput()
+	if err != nil {
+		t.Errorf("shellcheck %s: %v\n%s", deployScript, err, out)
+	}
+}
+
+// TestDeployScriptCommands runs the script with DRY_RUN=1 (it prints the gcloud commands
+// instead of running them) and checks what each function is deployed with.
+func TestDeployScriptCommands(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	cmd := exec.Command("bash", deployScript)
+	cmd.Env = append(os.Environ(), "DRY_RUN=1", "PROJECT=lbfn-test", "REGION=asia-east2",
+		"WEBHOOK_SECRET=lbfn-webhook", "CTYUN_ELB_ENDPOINT=https://ctyun.example")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deploy.sh: %v\n%s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	find := func(prefix string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		return ""
+	}
+	if !strings.Contains(string(out), "--project=lbfn-test --member=serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher") {
+		t.Error("the Pub/Sub service agent may not publish to the dead-letter topic")
+	}
+	secretOf := map[string]string{
+		"jdcloud": "JDCLOUD_SECRET_KEY=lbfn-jdcloud-secret-key:latest",
+		"huawei":  "HUAWEICLOUD_SDK_SK=lbfn-huaweicloud-sdk-sk:latest",
+		"ctyun":   "CTYUN_SK=lbfn-ctyun-sk:latest",
+	}
+	for _, fn := range functionNames {
+		secret := secretOf[strings.Split(fn, "-")[0]]
+		http := find("gcloud functions deploy " + fn + " ")
+		pubsub := find("gcloud functions deploy " + fn + "-pubsub ")
+		for _, want := range []string{"--gen2", "--entry-point=" + fn, "--trigger-http", "--no-allow-unauthenticated",
+			secret, "LBFN_WEBHOOK_SECRET=lbfn-webhook:latest", "GOOGLE_FUNCTION_SOURCE=functions/gcp"} {
+			if !strings.Contains(http, want) {
+				t.Errorf("%s (HTTP): %q lacks %s", fn, http, want)
+			}
+		}
+		for _, want := range []string{"--gen2", "--entry-point=" + fn + "-pubsub", "--trigger-topic=lbfn-" + fn, "--retry",
+			secret, "LBFN_FAILURE_TOPIC=projects/lbfn-test/topics/lbfn-failures"} {
+			if !strings.Contains(pubsub, want) {
+				t.Errorf("%s (Pub/Sub): %q lacks %s", fn, pubsub, want)
+			}
+		}
+		if strings.Contains(pubsub, "LBFN_WEBHOOK_SECRET") {
+			t.Errorf("%s (Pub/Sub) gets the webhook secret it has no use for", fn)
+		}
+		if strings.Contains(http, "CTYUN_ELB_ENDPOINT") != strings.HasPrefix(fn, "ctyun-") {
+			t.Errorf("%s: CTYUN_ELB_ENDPOINT given to the wrong functions: %q", fn, http)
+		}
+		dl := find("gcloud pubsub subscriptions update SUBSCRIPTION_OF_" + fn + "-pubsub ")
+		if !strings.Contains(dl, "--dead-letter-topic=projects/lbfn-test/topics/lbfn-dead-letter") ||
+			!strings.Contains(dl, "--max-delivery-attempts=") {
+			t.Errorf("%s: no dead-letter topic on its subscription: %q", fn, dl)
+		}
+	}
+	for _, l := range lines {
+		for _, v := range []string{"LBFN_EMULATOR", "SK=LBFN", "secret-key=", "_SK="} {
+			if strings.Contains(l, v) && !strings.Contains(l, ":latest") {
+				t.Errorf("a secret value may be on the command line: %q", l)
+			}
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package deploy
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTemplateValid(t *testing.T) {
+	tpl := loadTemplate(t, filepath.Join(repoRoot, "template.yaml"))
+	for _, check := range []struct {
+		name string
+		run  func(*testing.T) []string
+	}{
+		{"checklist", func(t *testing.T) []string { return checklist(tpl, repoRoot) }},
+		{"references", func(t *testing.T) []string { return referenceProblems(tpl) }},
+		{"SAM schema", func(t *testing.T) []string { return schemaProblems(t, tpl) }},
+		{"CloudFormation spec", func(t *testing.T) []string { return cfnSpecProblems(t, tpl) }},
+		{"asl-validator", func(t *testing.T) []string { return aslProblems(t, tpl, repoRoot) }},
+	} {
+		t.Run(check.name, func(t *testing.T) {
+			t.Parallel()
+			for _, p := range check.run(t) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// TestTemplateChecksCatchBreakage proves each check fails on a copy of the real template
+// broken in the way it guards against.
+func TestTemplateChecksCatchBreakage(t *testing.T) {
+	real := loadTemplate(t, filepath.Join(repoRoot, "template.yaml"))
+	const ctyun = "CtyunCreatePolicyFunction"
+	tests := []struct {
+		name   string
+		mutate func(t *testing.T, tpl template, dir string)
+		check  string // the check that must fail
+		want   string // a fragment of its message
+	}{
+		{"function missing", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.resources(), "HuaweiCreateLbaasPoolFunction")
+		}, "checklist", "HuaweiCreateLbaasPoolFunction is missing"},
+		{"queue without DLQ", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("JdcloudCreateBackendQueue"), "RedrivePolicy")
+		}, "checklist", "no dead-letter queue"},
+		{"DLQ not a queue", func(t *testing.T, tpl template, _ string) {
+			tpl.props("JdcloudCreateBackendQueue")["RedrivePolicy"].(map[string]any)["deadLetterTargetArn"] = "arn:aws:sqs:x"
+		}, "checklist", "deadLetterTargetArn"},
+		{"visibility too short", func(t *testing.T, tpl template, _ string) {
+			tpl.props("CtyunCreatePolicyQueue")["VisibilityTimeout"] = 145.0 // 5 x 29 s
+		}, "checklist", "shorter than 6 x"},
+		{"visibility default", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("HuaweiCreatePoolQueue"), "VisibilityTimeout")
+		}, "checklist", "VisibilityTimeout is not set"},
+		{"ReportBatchItemFailures missing", func(t *testing.T, tpl template, _ string) {
+			delete(obj(at(tpl.props(ctyun), "Events", "Queue", "Properties")), "FunctionResponseTypes")
+		}, "checklist", "ReportBatchItemFailures"},
+		{"no maximum concurrency", func(t *testing.T, tpl template, _ string) {
+			delete(obj(at(tpl.props(ctyun), "Events", "Queue", "Properties")), "ScalingConfig")
+		}, "checklist", "MaximumConcurrency"},
+		{"queue not encrypted", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("HuaweiCreateMasterSlavePoolQueue"), "SqsManagedSseEnabled")
+		}, "checklist", "encryption is off"},
+		{"credential in the template", func(t *testing.T, tpl template, _ string) {
+			obj(at(tpl.props(ctyun), "Environment", "Variables"))["CTYUN_SK"] = "x"
+		}, "checklist", "CTYUN_SK is in the template"},
+		{"default timeout", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props(ctyun), "Timeout")
+		}, "checklist", "Timeout must be set"},
+		{"same metadata for two functions", func(t *testing.T, tpl template, _ string) {
+			obj(tpl.resource("HuaweiCreatePoolFunction")["Metadata"])["Function"] = "huawei-create-lbaas-pool"
+		}, "checklist", "Metadata must be"},
+		{"dangling reference", func(t *testing.T, tpl template, _ string) {
+			tpl.props("JdcloudCreateBackendQueue")["RedrivePolicy"].(map[string]any)["deadLetterTargetArn"] =
+				map[string]any{"Fn::GetAtt": []any{"NoSuchQueue", "Arn"}}
+		}, "references", "NoSuchQueue"},
+		{"breaks the SAM schema: unknown function property", func(t *testing.T, tpl template, _ string) {
+			tpl.props(ctyun)["Timeuot"] = 30.0
+		}, "schema", "Timeuot"},
+		{"breaks the SAM schema: SQS event without a queue", func(t *testing.T, tpl template, _ string) {
+			delete(obj(at(tpl.props(ctyun), "Events", "Queue", "Properties")), "Queue")
+		}, "schema", "Queue"},
+		{"breaks the CloudFormation spec: unknown queue property", func(t *testing.T, tpl template, _ string) {
+			tpl.props("CtyunCreatePolicyDeadLetterQueue")["MessageRetention"] = 60.0
+		}, "cfnspec", "MessageRetention: unknown property"},
+		{"breaks the CloudFormation spec: wrong type", func(t *testing.T, tpl template, _ string) {
+			tpl.props("CtyunCreatePolicyQueue")["SqsManagedSseEnabled"] = "yes"
+		}, "cfnspec", "want Boolean"},
+		{"breaks the CloudFormation spec: unknown attribute", func(t *testing.T, tpl template, _ string) {
+			obj(at(tpl.props(ctyun), "Events", "Queue", "Properties"))["Queue"] =
+				map[string]any{"Fn::GetAtt": []any{"CtyunCreatePolicyQueue", "Url"}}
+		}, "cfnspec", "has no attribute Url"},
+		{"breaks ASL: a Next to no state", func(t *testing.T, tpl template, dir string) {
+			mutateDefinition(t, tpl, dir, func(def map[string]any) {
+				obj(at(def, "States", "WaitBeforePoll"))["Next"] = "NoSuchState"
+			})
+		}, "asl", "asl-validator"},
+		{"breaks ASL: Wait without a duration", func(t *testing.T, tpl template, dir string) {
+			mutateDefinition(t, tpl, dir, func(def map[string]any) {
+				delete(obj(at(def, "States", "WaitBeforePoll")), "SecondsPath")
+			})
+		}, "asl", "asl-validator"},
+		{"substitution missing", func(t *testing.T, tpl template, _ string) {
+			delete(obj(tpl.props("CtyunCreatePolicyStateMachine")["DefinitionSubstitutions"]), "CtyunCreatePolicyFunctionArn")
+		}, "checklist", "DefinitionSubstitutions lacks"},
+		{"state machine without tracing", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("CtyunCreatePolicyStateMachine"), "Tracing")
+		}, "checklist", "tracing is off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tpl := real.clone()
+			tt.mutate(t, tpl, repoRoot)
+			var problems []string
+			switch tt.check {
+			case "checklist":
+				problems = checklist(tpl, repoRoot)
+			case "references":
+				problems = referenceProblems(tpl)
+			case "schema":
+				problems = schemaProblems(t, tpl)
+			case "cfnspec":
+				problems = cfnSpecProblems(t, tpl)
+			case "asl":
+				problems = aslProblems(t, tpl, repoRoot)
+			}
+			if !containsFragment(problems, tt.want) {
+				t.Errorf("%s check did not catch it: want a problem containing %q, got %q", tt.check, tt.want, problems)
+			}
+		})
+	}
+}
+
+// mutateDefinition writes a changed copy of the state machine definition to a temporary
+// file and points the template at it.
+func mutateDefinition(t *testing.T, tpl template, dir string, change func(map[string]any)) {
+	t.Helper()
+	raw, err := stateMachineDefinition(tpl, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def map[string]any
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	change(def)
+	b, _ := json.MarshalIndent(def, "", "  ")
+	file := filepath.Join(t.TempDir(), "definition.asl.json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl.props("CtyunCreatePolicyStateMachine")["DefinitionUri"] = file
+}
+
+func containsFragment(problems []string, want string) bool {
+	for _, p := range problems {
+		if strings.Contains(p, want) {
+			return true
+		}
+	}
+	return false
+}

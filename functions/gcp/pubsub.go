@@ -1,0 +1,113 @@
+package gcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/trigger"
+	"github.com/lbfn/lbfn/shared/validate"
+)
+
+// pushMessage is the data of a Pub/Sub CloudEvent (google.cloud.pubsub.topic.v1.messagePublished).
+type pushMessage struct {
+	Message struct {
+		Data        []byte            `json:"data"` // base64 in the JSON
+		Attributes  map[string]string `json:"attributes"`
+		MessageID   string            `json:"messageId"`
+		MessageID2  string            `json:"message_id"` // the push format carries both spellings
+		PublishTime string            `json:"publishTime"`
+	} `json:"message"`
+	Subscription string `json:"subscription"`
+}
+
+// RetryError is what the Pub/Sub entry returns to have a message delivered again: a
+// retryable failure, or a creation still in progress. Its text is the result JSON.
+type RetryError struct {
+	Result *op.Result
+}
+
+func (e *RetryError) Error() string {
+	b, _ := json.Marshal(e.Result)
+	return string(b)
+}
+
+// HandlePubSub is the CloudEvent function <name>-pubsub.
+func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
+	s := f.setup()
+	if _, has := ctx.Deadline(); !has && s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	var msg pushMessage
+	if err := json.Unmarshal(e.Data(), &msg); err != nil || msg.Message.Data == nil {
+		// Not a Pub/Sub message at all: it will never succeed, so it is kept, not retried.
+		res := op.Failure(f.op.Function(), f.op.Provider(), op.Invalid([]validate.Violation{
+			{Field: "", Message: "the CloudEvent's data is not a Pub/Sub message with message.data"}}))
+		return f.keep(ctx, s, op.Meta{Trigger: "pubsub", MessageID: e.ID()}, e.Data(), res)
+	}
+	id := firstNonEmpty(msg.Message.MessageID, msg.Message.MessageID2, e.ID())
+	meta := op.Meta{Trigger: "pubsub", MessageID: id}
+	res := op.Run(ctx, s.run, msg.Message.Data, meta)
+	switch {
+	case res.OK && res.Status == op.StatusInProgress:
+		f.log.InfoContext(ctx, "creation in progress: asking Pub/Sub to deliver the message again",
+			"function", res.Function, "messageId", id, "clientToken", res.ClientToken, "retryAfterSeconds", res.RetryAfterSeconds)
+		return &RetryError{Result: res}
+	case res.OK:
+		f.log.InfoContext(ctx, "done", "function", res.Function, "messageId", id, "status", string(res.Status), "id", res.ID)
+		return nil
+	case res.Err().Retryable:
+		f.log.WarnContext(ctx, "retryable failure: asking Pub/Sub to deliver the message again",
+			"function", res.Function, "messageId", id, "errorKind", string(res.Err().Kind), "error", res.Err().Message)
+		return &RetryError{Result: res}
+	default:
+		return f.keep(ctx, s, meta, msg.Message.Data, res)
+	}
+}
+
+// keep records a permanent failure: published to the failure topic when there is one, and
+// logged in full either way. It returns an error (a redelivery) only when the failure topic
+// is configured but the publish failed, so the failure is never silently dropped.
+func (f *Function) keep(ctx context.Context, s *setup, meta op.Meta, body []byte, res *op.Result) error {
+	request := json.RawMessage(body)
+	if !json.Valid(body) {
+		request, _ = json.Marshal(string(body))
+	}
+	report := trigger.FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}
+	b, _ := json.Marshal(report)
+	if s.topic == nil {
+		f.log.ErrorContext(ctx, "permanent failure (no LBFN_FAILURE_TOPIC): not retried",
+			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "failure", json.RawMessage(b))
+		return nil
+	}
+	err := s.topic.Send(ctx, string(b), map[string]string{
+		"function":  res.Function,
+		"provider":  res.Provider,
+		"kind":      string(res.Err().Kind),
+		"trigger":   meta.Trigger,
+		"messageId": meta.MessageID,
+	})
+	if err != nil {
+		f.log.ErrorContext(ctx, "permanent failure: publishing it to the failure topic failed, asking for a redelivery",
+			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "error", err.Error())
+		return fmt.Errorf("permanent failure not kept: %w", errors.Join(err, &RetryError{Result: res}))
+	}
+	f.log.ErrorContext(ctx, "permanent failure published to the failure topic: not retried",
+		"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind))
+	return nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

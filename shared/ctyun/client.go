@@ -1,0 +1,119 @@
+package ctyun
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lbfn/lbfn/shared/auth/eopsign"
+	"github.com/lbfn/lbfn/shared/config"
+	"github.com/lbfn/lbfn/shared/httpx"
+	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/step"
+)
+
+// DefaultEndpoint is CTyun's global ELB endpoint; the region travels in the body.
+const DefaultEndpoint = "https://ctelb-global.ctapi.ctyun.cn"
+
+// createPolicyPath is the async-create-policy call.
+const createPolicyPath = "/v4/elb/async-create-policy"
+
+// Config is what a Client needs. FromEnv fills it from the environment; tests fill it directly.
+type Config struct {
+	AccessKey string
+	SecretKey string
+	// Endpoint is the ELB base URL; default DefaultEndpoint. Plain http only for loopback.
+	Endpoint string
+	// HTTP sends each request (with its own retries of 429, 5xx and lost connections);
+	// default a client with httpx's default policy. Its deadline margin is not used: Poll's is.
+	HTTP *httpx.Client
+	// Poll paces the re-sends until CTyun says done; zero fields take step.DefaultPolicy's
+	// values, except Jitter and Margin, whose zero means none.
+	Poll step.Policy
+	// Now is the signer's clock; default time.Now.
+	Now func() time.Time
+}
+
+// Client calls CTyun ELB.
+type Client struct {
+	url    string
+	http   *httpx.Client
+	signer *eopsign.Signer
+	poll   step.Policy
+}
+
+// NewClient checks cfg and returns a Client. Its errors are *op.Error of kind config.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.AccessKey == "" {
+		return nil, op.Errorf(op.KindConfig, "CTYUN_AK is not set")
+	}
+	if cfg.SecretKey == "" {
+		return nil, op.Errorf(op.KindConfig, "CTYUN_SK is not set")
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	base, err := config.Endpoint("CTYUN_ELB_ENDPOINT", cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	h := httpx.Client{HTTP: http.DefaultClient}
+	if cfg.HTTP != nil {
+		h = *cfg.HTTP
+	}
+	// Re-sending is always safe here: the clientToken makes CTyun answer a repeat with the
+	// progress of the one creation. The step loop keeps the margin before the deadline, so
+	// the transport may use all the time a step is given.
+	h.Policy.RetryAmbiguous = true
+	h.Policy.Margin = 0
+	if h.UserAgent == "" {
+		h.UserAgent = "lbfn/1.0" // CTyun's risk control flags requests without one
+	}
+	return &Client{
+		url:    base.String() + createPolicyPath,
+		http:   &h,
+		signer: &eopsign.Signer{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Now: cfg.Now},
+		poll:   cfg.Poll,
+	}, nil
+}
+
+// env holds the environment settings of the CTyun provider.
+type env struct {
+	AccessKey string        `envconfig:"CTYUN_AK"`
+	SecretKey string        `envconfig:"CTYUN_SK"`
+	Endpoint  string        `envconfig:"CTYUN_ELB_ENDPOINT" default:"https://ctelb-global.ctapi.ctyun.cn"`
+	PollFirst time.Duration `envconfig:"LBFN_CTYUN_POLL_FIRST" default:"1s"`
+	PollMax   time.Duration `envconfig:"LBFN_CTYUN_POLL_MAX" default:"5s"`
+	MaxPolls  int           `envconfig:"LBFN_CTYUN_MAX_POLLS" default:"100"`
+}
+
+// FromEnv builds the Client from CTYUN_AK, CTYUN_SK, CTYUN_ELB_ENDPOINT, the poll cadence
+// (LBFN_CTYUN_POLL_FIRST, the first wait; LBFN_CTYUN_POLL_MAX, the longest; LBFN_CTYUN_MAX_POLLS,
+// the most requests per invocation) and the shared LBFN_ transport settings, whose
+// LBFN_DEADLINE_MARGIN is kept free before the invocation's deadline.
+func FromEnv() (*Client, error) {
+	var e env
+	if err := config.Load(&e); err != nil {
+		return nil, err
+	}
+	switch {
+	case e.PollFirst <= 0:
+		return nil, op.Errorf(op.KindConfig, "LBFN_CTYUN_POLL_FIRST must be positive, got %v", e.PollFirst)
+	case e.PollMax < e.PollFirst:
+		return nil, op.Errorf(op.KindConfig, "LBFN_CTYUN_POLL_MAX must be at least LBFN_CTYUN_POLL_FIRST, got %v", e.PollMax)
+	case e.MaxPolls < 1:
+		return nil, op.Errorf(op.KindConfig, "LBFN_CTYUN_MAX_POLLS must be at least 1, got %d", e.MaxPolls)
+	}
+	t, err := config.LoadTransport()
+	if err != nil {
+		return nil, err
+	}
+	poll := step.DefaultPolicy
+	poll.First, poll.Cap, poll.MaxSteps, poll.Margin = e.PollFirst, e.PollMax, e.MaxPolls, t.DeadlineMargin
+	return NewClient(Config{
+		AccessKey: e.AccessKey,
+		SecretKey: e.SecretKey,
+		Endpoint:  e.Endpoint,
+		HTTP:      t.Client(true),
+		Poll:      poll,
+	})
+}

@@ -1,0 +1,408 @@
+package emulator
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lbfn/lbfn/shared/auth/hwsign"
+	"github.com/lbfn/lbfn/shared/huaweicloud"
+	"github.com/lbfn/lbfn/shared/validate"
+)
+
+// Huawei Cloud ELB: the three pool collections, POST to create and GET ?name= to list, with
+// SDK-HMAC-SHA256 verified, X-Project-Id checked, the client's own rules enforced on the wire
+// body, a settable quota and load balancers or listeners a test marks missing.
+
+func init() { providers = append(providers, registerHuawei) }
+
+const huaweiProvider = "huaweicloud"
+
+// The three APIs, as keys of stored pools.
+const (
+	huaweiV2    = "v2"
+	huaweiLbaas = "v2.0"
+	huaweiV3    = "v3"
+)
+
+type huaweiState struct {
+	mu      sync.Mutex
+	quota   int // pools allowed per project; negative: no limit
+	missing map[string]bool
+	pools   []huaweiPool
+}
+
+type huaweiPool struct {
+	api, project, name string
+	body               map[string]any // the pool object as answered
+}
+
+func (e *Emulator) huawei() *huaweiState {
+	return providerState(e, huaweiProvider, func() *huaweiState { return &huaweiState{quota: -1, missing: map[string]bool{}} })
+}
+
+// SetHuaweiQuota makes Huawei creates answer 409 ELB.8905 once a project has n pools (over
+// the three APIs); a negative n removes the limit, as it is at first.
+func (e *Emulator) SetHuaweiQuota(n int) {
+	s := e.huawei()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quota = n
+}
+
+// SetHuaweiMissing marks load balancer or listener ids as nonexistent: a create naming one is
+// answered 404 ELB.8904.
+func (e *Emulator) SetHuaweiMissing(ids ...string) {
+	s := e.huawei()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		s.missing[id] = true
+	}
+}
+
+// HuaweiPoolCount returns how many pools the Huawei APIs have created.
+func (e *Emulator) HuaweiPoolCount() int {
+	s := e.huawei()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pools)
+}
+
+func registerHuawei(e *Emulator) {
+	e.handle(huaweiProvider, "POST /v2/{project_id}/elb/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiCreate(w, r, body, huaweiV2, r.PathValue("project_id"), huaweiDecodeV2)
+	})
+	e.handle(huaweiProvider, "POST /v2.0/lbaas/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiCreate(w, r, body, huaweiLbaas, "", huaweiDecodeLbaas)
+	})
+	e.handle(huaweiProvider, "POST /v3/{project_id}/elb/master-slave-pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiCreate(w, r, body, huaweiV3, r.PathValue("project_id"), huaweiDecodeV3)
+	})
+	e.handle(huaweiProvider, "GET /v2/{project_id}/elb/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiList(w, r, body, huaweiV2, r.PathValue("project_id"))
+	})
+	e.handle(huaweiProvider, "GET /v2.0/lbaas/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiList(w, r, body, huaweiLbaas, "")
+	})
+	e.handle(huaweiProvider, "GET /v3/{project_id}/elb/master-slave-pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiList(w, r, body, huaweiV3, r.PathValue("project_id"))
+	})
+}
+
+// huaweiError answers Huawei's error form, with the request id in the body and X-Request-Id.
+func huaweiError(w http.ResponseWriter, status int, code, msg string) {
+	rid := newID("")
+	w.Header().Set("X-Request-Id", rid)
+	writeJSON(w, status, map[string]any{"error_msg": msg, "error_code": code, "request_id": rid})
+}
+
+// huaweiAuth verifies the signature and the project; it answers and returns "" when refused.
+// pathProject is the project in the path ("" for /v2.0, which has none).
+func (e *Emulator) huaweiAuth(w http.ResponseWriter, r *http.Request, body []byte, pathProject string) string {
+	v := hwsign.Verifier{AccessKey: e.opts.AccessKey, SecretKey: e.opts.SecretKey, SecurityToken: e.opts.SecurityToken, Now: e.opts.Now}
+	if err := v.Verify(r, body); err != nil {
+		msg := "Incorrect IAM authentication information: " + err.Error()
+		if ve, ok := err.(*hwsign.VerifyError); ok && ve.CanonicalRequest != "" {
+			msg += "; the canonical request is " + strconv.Quote(ve.CanonicalRequest)
+		}
+		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", msg)
+		return ""
+	}
+	project := r.Header.Get("X-Project-Id")
+	switch {
+	case project == "":
+		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: X-Project-Id is required with AK/SK")
+		return ""
+	case pathProject != "" && project != pathProject:
+		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: X-Project-Id "+project+" does not match the project "+pathProject+" of the path")
+		return ""
+	case project != DemoProjectID:
+		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: the credentials have no access to project "+project)
+		return ""
+	}
+	return project
+}
+
+// huaweiDecoded is what a create handler needs of a decoded, valid pool.
+type huaweiDecoded struct {
+	name, listenerID, loadbalancerID string
+	// answer builds the pool object of the 201 answer.
+	answer func(id, project string, now time.Time) map[string]any
+}
+
+type huaweiValidatable[P any] interface {
+	*P
+	Validate(v *validate.Report, path string)
+}
+
+// huaweiDecodeBody decodes the wire body strictly and runs the client's own rules on it.
+func huaweiDecodeBody[P any, PP huaweiValidatable[P]](body []byte) (*P, []validate.Violation) {
+	var b huaweicloud.Body[P]
+	if vs := validate.Decode(body, &b); vs != nil {
+		return nil, vs
+	}
+	var v validate.Report
+	if v.Required("pool", b.Pool != nil) {
+		PP(b.Pool).Validate(&v, "pool")
+	}
+	if !v.OK() {
+		return nil, v.Violations()
+	}
+	return b.Pool, nil
+}
+
+func huaweiDecodeV2(body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.Pool](body)
+	if vs != nil {
+		return huaweiDecoded{}, vs
+	}
+	return huaweiDecoded{huaweiDeref(p.Name), huaweiDeref(p.ListenerID), huaweiDeref(p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
+		m := huaweiV2Answer(&p.V2PoolFields, id, project)
+		m["protection_status"] = huaweiDerefOr(p.ProtectionStatus, "nonProtection")
+		m["protection_reason"] = huaweiDerefOr(p.ProtectionReason, "")
+		return m
+	}}, nil
+}
+
+func huaweiDecodeLbaas(body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.LbaasPool](body)
+	if vs != nil {
+		return huaweiDecoded{}, vs
+	}
+	return huaweiDecoded{huaweiDeref(p.Name), huaweiDeref(p.ListenerID), huaweiDeref(p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
+		return huaweiV2Answer(&p.V2PoolFields, id, project)
+	}}, nil
+}
+
+// huaweiV2Answer is the pool of the v2 and v2.0 answers, as the pages' response examples show it.
+func huaweiV2Answer(p *huaweicloud.V2PoolFields, id, project string) map[string]any {
+	var sp any
+	if p.SessionPersistence != nil {
+		sp = huaweiSessionPersistence(p.SessionPersistence, p.Protocol)
+	}
+	admin := true
+	if p.AdminStateUp != nil {
+		admin = *p.AdminStateUp
+	}
+	return map[string]any{
+		"id":                  id,
+		"name":                huaweiDeref(p.Name),
+		"description":         huaweiDeref(p.Description),
+		"protocol":            p.Protocol,
+		"lb_algorithm":        p.LbAlgorithm,
+		"admin_state_up":      admin,
+		"tenant_id":           project,
+		"project_id":          project,
+		"session_persistence": sp,
+		"healthmonitor_id":    nil,
+		"listeners":           huaweiRefs(p.ListenerID),
+		"loadbalancers":       huaweiRefs(p.LoadbalancerID),
+		"members":             []any{},
+	}
+}
+
+func huaweiSessionPersistence(sp *huaweicloud.SessionPersistence, protocol string) map[string]any {
+	timeout := 1440
+	if protocol == "TCP" || protocol == "UDP" || protocol == "QUIC" {
+		timeout = 1
+	}
+	if sp.PersistenceTimeout != nil {
+		timeout = *sp.PersistenceTimeout
+	}
+	var cookie any
+	if sp.CookieName != nil {
+		cookie = *sp.CookieName
+	}
+	return map[string]any{"type": sp.Type, "cookie_name": cookie, "persistence_timeout": timeout}
+}
+
+func huaweiDecodeV3(body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.MasterSlavePool](body)
+	if vs != nil {
+		return huaweiDecoded{}, vs
+	}
+	return huaweiDecoded{huaweiDeref(p.Name), huaweiDeref(p.ListenerID), huaweiDeref(p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
+		return huaweiV3Answer(p, id, project, now)
+	}}, nil
+}
+
+// huaweiV3Answer is the MasterSlavePool of the v3 answer, with the page's defaults.
+func huaweiV3Answer(p *huaweicloud.MasterSlavePool, id, project string, created time.Time) map[string]any {
+	now := created.UTC().Format("2006-01-02T15:04:05Z")
+	var sp any
+	if p.SessionPersistence != nil {
+		sp = huaweiSessionPersistence(p.SessionPersistence, p.Protocol)
+	}
+	members := make([]any, len(p.Members))
+	for i, m := range p.Members {
+		memberType, ipVersion := "ip", "v4"
+		if m.SubnetCidrID != nil && *m.SubnetCidrID != "" {
+			memberType = "instance"
+		}
+		if strings.Contains(m.Address, ":") {
+			ipVersion = "v6"
+		}
+		var port any
+		if m.ProtocolPort != nil {
+			port = *m.ProtocolPort
+		}
+		status := []any{}
+		if p.ListenerID != nil {
+			status = append(status, map[string]any{"listener_id": *p.ListenerID, "operating_status": "OFFLINE"})
+		}
+		members[i] = map[string]any{
+			"id": newID(""), "name": huaweiDeref(m.Name), "admin_state_up": true, "address": m.Address,
+			"protocol_port": port, "subnet_cidr_id": huaweiDeref(m.SubnetCidrID), "role": m.Role,
+			"ip_version": ipVersion, "member_type": memberType, "operating_status": "OFFLINE",
+			"instance_id": "", "device_id": "", "device_owner": "", "status": status,
+		}
+	}
+	h := p.Healthmonitor
+	var monitorPort any
+	if h.MonitorPort != nil {
+		monitorPort = *h.MonitorPort
+	}
+	retriesDown := 3
+	if h.MaxRetriesDown != nil {
+		retriesDown = *h.MaxRetriesDown
+	}
+	pool := map[string]any{
+		"id":                    id,
+		"name":                  huaweiDeref(p.Name),
+		"description":           huaweiDeref(p.Description),
+		"lb_algorithm":          p.LbAlgorithm,
+		"protocol":              p.Protocol,
+		"type":                  huaweiDeref(p.Type),
+		"vpc_id":                huaweiDeref(p.VpcID),
+		"project_id":            project,
+		"ip_version":            huaweiDerefOr(p.IPVersion, "v4"),
+		"session_persistence":   sp,
+		"listeners":             huaweiRefs(p.ListenerID),
+		"loadbalancers":         huaweiRefs(p.LoadbalancerID),
+		"members":               members,
+		"any_port_enable":       p.AnyPortEnable != nil && *p.AnyPortEnable,
+		"enterprise_project_id": "0",
+		"created_at":            now,
+		"updated_at":            now,
+		"healthmonitor": map[string]any{
+			"id": newID(""), "name": huaweiDeref(h.Name), "admin_state_up": true, "type": h.Type,
+			"delay": *h.Delay, "timeout": *h.Timeout, "max_retries": *h.MaxRetries, "max_retries_down": retriesDown,
+			"monitor_port": monitorPort, "domain_name": huaweiDeref(h.DomainName), "http_method": huaweiDerefOr(h.HTTPMethod, "GET"),
+			"url_path": huaweiDerefOr(h.URLPath, "/"), "expected_codes": huaweiDerefOr(h.ExpectedCodes, "200"),
+		},
+	}
+	if cd := p.ConnectionDrain; cd != nil {
+		pool["connection_drain"] = map[string]any{"enable": cd.Enable != nil && *cd.Enable, "timeout": cd.Timeout}
+	}
+	if q := p.QuicCidHashStrategy; q != nil {
+		l, o := 3, 1
+		if q.Len != nil {
+			l = *q.Len
+		}
+		if q.Offset != nil {
+			o = *q.Offset
+		}
+		pool["quic_cid_hash_strategy"] = map[string]any{"len": l, "offset": o}
+	}
+	return pool
+}
+
+// huaweiCreate is the create handler shared by the three APIs.
+func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []byte, api, pathProject string,
+	decode func([]byte) (huaweiDecoded, []validate.Violation)) {
+	project := e.huaweiAuth(w, r, body, pathProject)
+	if project == "" {
+		return
+	}
+	p, vs := decode(body)
+	if vs != nil {
+		// ELB.9805 says a field is missing; any other broken rule makes it ELB.8902.
+		code := "ELB.9805"
+		msgs := make([]string, len(vs))
+		for i, v := range vs {
+			msgs[i] = v.String()
+			if !strings.HasPrefix(v.Message, "required") && !strings.HasSuffix(v.Message, "is required") {
+				code = "ELB.8902"
+			}
+		}
+		huaweiError(w, http.StatusBadRequest, code, "Invalid input for operation: "+strings.Join(msgs, "; "))
+		return
+	}
+	s := e.huawei()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ref := range []struct{ kind, id string }{{"listener", p.listenerID}, {"loadbalancer", p.loadbalancerID}} {
+		if ref.id != "" && s.missing[ref.id] {
+			huaweiError(w, http.StatusNotFound, "ELB.8904", ref.kind+" "+ref.id+" could not be found.")
+			return
+		}
+	}
+	if s.quota >= 0 {
+		n := 0
+		for _, sp := range s.pools {
+			if sp.project == project {
+				n++
+			}
+		}
+		if n >= s.quota {
+			huaweiError(w, http.StatusConflict, "ELB.8905", "Quota exceeded for resources: ['pool'].")
+			return
+		}
+	}
+	id := newID("")
+	pool := p.answer(id, project, e.opts.Now())
+	s.pools = append(s.pools, huaweiPool{api: api, project: project, name: p.name, body: pool})
+	rid := newID("")
+	w.Header().Set("X-Request-Id", rid)
+	answer := map[string]any{"pool": pool}
+	if api == huaweiV3 {
+		answer["request_id"] = rid
+	}
+	writeJSON(w, http.StatusCreated, answer)
+}
+
+// huaweiList answers GET on a collection, filtered by ?name= when given.
+func (e *Emulator) huaweiList(w http.ResponseWriter, r *http.Request, body []byte, api, pathProject string) {
+	project := e.huaweiAuth(w, r, body, pathProject)
+	if project == "" {
+		return
+	}
+	name, byName := r.URL.Query()["name"]
+	s := e.huawei()
+	s.mu.Lock()
+	pools := []any{}
+	for _, p := range s.pools {
+		if p.api == api && p.project == project && (!byName || slices.Contains(name, p.name)) {
+			pools = append(pools, p.body)
+		}
+	}
+	s.mu.Unlock()
+	rid := newID("")
+	w.Header().Set("X-Request-Id", rid)
+	answer := map[string]any{"pools": pools}
+	if api == huaweiV3 {
+		answer["request_id"] = rid
+		answer["page_info"] = map[string]any{"current_count": len(pools)}
+	}
+	writeJSON(w, http.StatusOK, answer)
+}
+
+func huaweiRefs(id *string) []any {
+	if id == nil || *id == "" {
+		return []any{}
+	}
+	return []any{map[string]any{"id": *id}}
+}
+
+func huaweiDeref(s *string) string { return huaweiDerefOr(s, "") }
+
+func huaweiDerefOr(s *string, def string) string {
+	if s == nil {
+		return def
+	}
+	return *s
+}

@@ -1,0 +1,48 @@
+// Command fakefn is a function binary on a fake operation, for the tests of lambdafn and
+// lambdatest: "name" is required; "outcome" chooses a failure kind, "in_progress" or "exit".
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"time"
+
+	"github.com/lbfn/lbfn/shared/lambdafn"
+	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/validate"
+)
+
+type request struct {
+	op.Common
+	Name    string `json:"name"`
+	Outcome string `json:"outcome,omitempty"`
+}
+
+type client struct{}
+
+func main() {
+	lambdafn.Start(&op.Spec[request, client]{
+		FunctionName: "fake-create-thing",
+		ProviderName: "fakecloud",
+		Connect: func() (client, error) {
+			if os.Getenv("FAKE_KEY") == "" {
+				return client{}, op.Errorf(op.KindConfig, "FAKE_KEY is not set")
+			}
+			return client{}, nil
+		},
+		Validate: func(r *request, v *validate.Report) { v.RequiredString("name", &r.Name) },
+		Call: func(ctx context.Context, _ client, r *request, call op.Call) (op.Outcome, error) {
+			switch r.Outcome {
+			case "":
+				return op.Outcome{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
+			case "in_progress":
+				return op.Outcome{Status: op.StatusInProgress, ClientToken: call.IdempotencyKey, RetryAfter: time.Second,
+					Request: json.RawMessage(`{"name":"` + r.Name + `"}`)}, nil
+			case "exit":
+				os.Exit(3)
+			}
+			return op.Outcome{}, op.Errorf(op.Kind(r.Outcome), "fake %s", r.Outcome)
+		},
+	})
+}

@@ -1,0 +1,211 @@
+// Package secrets puts the functions' credentials into the process environment from AWS
+// Secrets Manager, once per process, before any operation reads them.
+//
+// A deployment never writes a credential into its template: it passes the secret's ARN in
+// LBFN_SECRET_ARN, and Apply reads it at start. The secret is a JSON object of the contract's
+// variable names ({"CTYUN_AK": "...", "CTYUN_SK": "..."}); only those names are set, and only
+// when the environment does not already set them, so a value given directly (a local run, a
+// test) always wins.
+//
+// How it is read: one signed GetSecretValue call, made with the credentials Lambda hands the
+// process (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and aws-sdk-go-v2's
+// SigV4 signer, not the full SDK client. The alternative, the "AWS Parameters and Secrets"
+// Lambda extension, needs a layer whose ARN differs by region and account, runs a second
+// process in every sandbox, and still makes the same call; the signer alone adds a few hundred
+// kilobytes to the binary and nothing to deploy. The value is read once, at start, so the
+// extension's cache would buy nothing.
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/lbfn/lbfn/shared/config"
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// ARNVariable names the secrets to read: one ARN (or name), or several separated by commas,
+// read in order (the first that sets a variable wins).
+const ARNVariable = "LBFN_SECRET_ARN"
+
+// Variables are the names a secret may set: the contract's credentials and the webhook
+// secret. Any other key in a secret is ignored, so a secret cannot redirect an endpoint or
+// change a setting.
+var Variables = []string{
+	"JDCLOUD_ACCESS_KEY", "JDCLOUD_SECRET_KEY",
+	"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_SDK_PROJECT_ID",
+	"CTYUN_AK", "CTYUN_SK",
+	"LBFN_WEBHOOK_SECRET",
+}
+
+var (
+	mu      sync.Mutex
+	applied bool
+)
+
+// Apply reads the secrets LBFN_SECRET_ARN names (nothing when it is unset) and sets their
+// known variables that the environment lacks. It succeeds once per process and is then a
+// no-op; after a failure the next call tries again, so a passing network error does not stick
+// to a warm sandbox. Its errors are *op.Error of kind config and never carry a secret value.
+func Apply(ctx context.Context) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if applied {
+		return nil
+	}
+	if err := apply(ctx, http.DefaultClient); err != nil {
+		return err
+	}
+	applied = true
+	return nil
+}
+
+func apply(ctx context.Context, client *http.Client) error {
+	list := strings.TrimSpace(os.Getenv(ARNVariable))
+	if list == "" {
+		return nil
+	}
+	for _, id := range strings.Split(list, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		values, err := getSecret(ctx, client, id)
+		if err != nil {
+			return err
+		}
+		for _, name := range Variables {
+			v, ok := values[name]
+			if !ok {
+				continue
+			}
+			if _, set := os.LookupEnv(name); set {
+				continue
+			}
+			if err := os.Setenv(name, v); err != nil {
+				return op.Errorf(op.KindConfig, "%s: cannot set %s from secret %s", ARNVariable, name, id)
+			}
+		}
+	}
+	return nil
+}
+
+// getSecret calls Secrets Manager's GetSecretValue for id and decodes its SecretString.
+func getSecret(ctx context.Context, client *http.Client, id string) (map[string]string, error) {
+	region := regionOf(id)
+	if region == "" {
+		return nil, op.Errorf(op.KindConfig, "%s: %s is not an ARN with a region, and AWS_REGION is not set", ARNVariable, id)
+	}
+	creds := aws.Credentials{
+		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+	}
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+		return nil, op.Errorf(op.KindConfig, "%s is set but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not: cannot read the secret", ARNVariable)
+	}
+	endpoint, err := endpointFor(region)
+	if err != nil {
+		return nil, err
+	}
+
+	body, _ := json.Marshal(map[string]string{"SecretId": id})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
+	if err != nil {
+		return nil, op.Wrap(op.KindConfig, err, ARNVariable+": cannot build the request")
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
+		return nil, op.Wrap(op.KindConfig, err, ARNVariable+": cannot sign the request")
+	}
+
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, op.Wrap(op.KindConfig, err, fmt.Sprintf("%s: cannot reach Secrets Manager for %s", ARNVariable, id))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, op.Wrap(op.KindConfig, err, fmt.Sprintf("%s: reading secret %s", ARNVariable, id))
+	}
+	if resp.StatusCode != http.StatusOK {
+		// Secrets Manager's error body ({"__type": ..., "message": ...}) names the problem,
+		// never the value.
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		code := e.Type[strings.LastIndex(e.Type, "#")+1:]
+		return nil, &op.Error{Kind: op.KindConfig, HTTPStatus: resp.StatusCode, ProviderCode: code,
+			Message: fmt.Sprintf("%s: Secrets Manager refused %s: HTTP %d %s %s", ARNVariable, id, resp.StatusCode, code, e.Message)}
+	}
+	var out struct {
+		SecretString *string `json:"SecretString"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || out.SecretString == nil {
+		return nil, op.Errorf(op.KindConfig, "%s: secret %s has no SecretString (a binary secret is not supported)", ARNVariable, id)
+	}
+	// Decode into raw values first, so a wrong type can be reported by key without echoing
+	// the value (json's type errors would quote it).
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(*out.SecretString), &fields); err != nil {
+		return nil, op.Errorf(op.KindConfig, "%s: secret %s is not a JSON object of variable names", ARNVariable, id)
+	}
+	values := make(map[string]string, len(fields))
+	for _, name := range Variables {
+		f, ok := fields[name]
+		if !ok {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(f, &s); err != nil {
+			return nil, op.Errorf(op.KindConfig, "%s: secret %s: %s must be a string", ARNVariable, id, name)
+		}
+		values[name] = s
+	}
+	return values, nil
+}
+
+// regionOf returns the region of a secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME),
+// or AWS_REGION for a plain name.
+func regionOf(id string) string {
+	if parts := strings.SplitN(id, ":", 5); len(parts) == 5 && parts[0] == "arn" && parts[3] != "" {
+		return parts[3]
+	}
+	return os.Getenv("AWS_REGION")
+}
+
+// endpointFor returns Secrets Manager's base URL: AWS_ENDPOINT_URL_SECRETS_MANAGER (or
+// AWS_ENDPOINT_URL), the SDKs' own override variables, else the regional endpoint.
+func endpointFor(region string) (string, error) {
+	for _, name := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+		if raw := os.Getenv(name); raw != "" {
+			u, err := config.Endpoint(name, raw)
+			if err != nil {
+				return "", err
+			}
+			return u.String(), nil
+		}
+	}
+	suffix := "amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		suffix = "amazonaws.com.cn"
+	}
+	return "https://secretsmanager." + region + "." + suffix, nil
+}

@@ -1,0 +1,172 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// BatchError is the error of an SQS batch in which every record failed: Lambda then returns
+// the whole batch to the queue (the Powertools rule), which the partial answer would too.
+type BatchError struct {
+	Records int
+}
+
+func (e *BatchError) Error() string {
+	return "every record of the batch failed (" + strconv.Itoa(e.Records) + "); see the log lines of each"
+}
+
+// handleSQS runs the records of a batch concurrently, up to SQSConcurrency at once, and
+// answers which ones SQS must deliver again: retryable failures, in_progress results (the
+// redelivered message resumes the same creation under the same idempotency key), and
+// permanent failures that could not be put on the failure queue (the queue's redrive policy
+// then moves them to its DLQ). Nothing is dropped.
+func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
+	var e events.SQSEvent
+	if err := json.Unmarshal(event, &e); err != nil {
+		return direct(h.eventFailure("sqs", err))
+	}
+	again := make([]bool, len(e.Records))
+	sem := make(chan struct{}, h.opts.SQSConcurrency)
+	var wg sync.WaitGroup
+	for i, rec := range e.Records {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			again[i] = !h.sqsRecord(ctx, rec)
+		}()
+	}
+	wg.Wait()
+
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for i, failed := range again {
+		if !failed {
+			continue
+		}
+		id := e.Records[i].MessageId
+		if id == "" {
+			// Lambda fails the whole batch on a malformed identifier: say so plainly.
+			return nil, &BatchError{Records: len(e.Records)}
+		}
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	}
+	if len(resp.BatchItemFailures) == len(e.Records) {
+		return nil, &BatchError{Records: len(e.Records)}
+	}
+	return resp, nil
+}
+
+// sqsRecord runs one record and reports whether it is finished with (deleted from the queue).
+func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
+	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId}
+	body := []byte(rec.Body)
+	res := h.run(ctx, body, meta)
+	switch {
+	case res.OK:
+		return res.Status != op.StatusInProgress
+	case res.Err().Retryable:
+		return false
+	}
+	return h.keep(ctx, meta, body, res) == nil
+}
+
+// handleSNS runs each record (SNS sends one) and returns an error when one failed in a way
+// worth retrying, or is still in progress, so Lambda's asynchronous retries run it again.
+// A permanent failure goes to the failure queue; without one it is logged in full (request
+// and result), and when sending it fails the error asks for a retry, so it ends in the
+// function's own DLQ or on-failure destination rather than nowhere.
+func (h *Handler) handleSNS(ctx context.Context, event []byte) (any, error) {
+	var e events.SNSEvent
+	if err := json.Unmarshal(event, &e); err != nil {
+		return direct(h.eventFailure("sns", err))
+	}
+	results := make([]*op.Result, 0, len(e.Records))
+	var retry error
+	for _, rec := range e.Records {
+		meta := op.Meta{Trigger: "sns", MessageID: rec.SNS.MessageID}
+		body := []byte(rec.SNS.Message)
+		res := h.run(ctx, body, meta)
+		results = append(results, res)
+		switch {
+		case res.OK && res.Status == op.StatusInProgress:
+			if retry == nil {
+				retry = inProgressError(res)
+			}
+		case res.OK:
+		case res.Err().Retryable:
+			if retry == nil {
+				retry = invokeError(res)
+			}
+		default:
+			if err := h.keep(ctx, meta, body, res); err != nil && h.opts.FailureQueue != nil && retry == nil {
+				retry = invokeError(res)
+			}
+		}
+	}
+	if retry != nil {
+		return nil, retry
+	}
+	return results, nil
+}
+
+// InProgressError is the error of an asynchronous event (SNS) whose creation is not done
+// yet: returning it makes Lambda deliver the event again, which resumes the creation.
+type InProgressError struct {
+	Result *op.Result
+}
+
+func (e *InProgressError) Error() string { return string(marshal(e.Result)) }
+
+func inProgressError(res *op.Result) error { return &InProgressError{Result: res} }
+
+// FailureReport is the message a permanent failure leaves on the failure queue.
+type FailureReport struct {
+	Trigger   string `json:"trigger"`
+	MessageID string `json:"messageId,omitempty"`
+	// Request is the request as received: its JSON when it is JSON, else a string.
+	Request json.RawMessage `json:"request"`
+	Result  *op.Result      `json:"result"`
+}
+
+// keep puts a permanent failure on the failure queue. Its error says the failure is not kept
+// there (no queue, or the send failed), so the caller must have it delivered again.
+func (h *Handler) keep(ctx context.Context, meta op.Meta, body []byte, res *op.Result) error {
+	request := json.RawMessage(body)
+	if !json.Valid(body) {
+		request = marshal(string(body))
+	}
+	report := FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}
+	if h.opts.FailureQueue == nil {
+		h.log.ErrorContext(ctx, "permanent failure: no failure queue (LBFN_FAILURE_QUEUE_URL), left to the event source's redrive",
+			"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID,
+			"errorKind", string(res.Err().Kind), "failure", json.RawMessage(marshal(report)))
+		return errNoQueue
+	}
+	err := h.opts.FailureQueue.Send(ctx, string(marshal(report)), map[string]string{
+		"function":  res.Function,
+		"provider":  res.Provider,
+		"kind":      string(res.Err().Kind),
+		"trigger":   meta.Trigger,
+		"messageId": meta.MessageID,
+	})
+	if err != nil {
+		h.log.ErrorContext(ctx, "permanent failure: sending it to the failure queue failed, left to the event source's redrive",
+			"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID, "error", err.Error())
+		return err
+	}
+	h.log.InfoContext(ctx, "permanent failure sent to the failure queue",
+		"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind))
+	return nil
+}
+
+type noQueueError struct{}
+
+func (noQueueError) Error() string { return "no failure queue configured" }
+
+var errNoQueue error = noQueueError{}

@@ -1,0 +1,259 @@
+// Package trigger turns the events that invoke a function into op.Run calls, and each result
+// into the answer its event source expects: an SQS batch (partial batch failures), an API
+// Gateway HTTP API v2 or Function URL request (an HTTP status), an SNS notification, an
+// EventBridge event, or a direct invoke (Step Functions, `aws lambda invoke`). The event's
+// shape says which one it is, so one binary serves every trigger.
+//
+// The same HTTP contract is also served as a net/http handler (NewHTTPHandler) for the local
+// dev server and Google Cloud Functions.
+package trigger
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/lbfn/lbfn/shared/config"
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// A FailureQueue keeps permanent failures (a request that will never succeed as written), so
+// they are neither retried forever nor dropped. failqueue.Queue is the SQS one.
+type FailureQueue interface {
+	Send(ctx context.Context, body string, attributes map[string]string) error
+}
+
+// Options configures a Handler. The zero value works: no webhook check, no failure queue,
+// the default concurrency, slog.Default.
+type Options struct {
+	// WebhookSecret, when set, requires every HTTP request to carry a valid X-Lbfn-Signature.
+	WebhookSecret string
+	// SQSConcurrency bounds how many records of one SQS batch run at once. Default 4.
+	SQSConcurrency int
+	// RequestTimeout bounds one request served by NewHTTPHandler, which has no invocation
+	// deadline of its own (Lambda invocations use theirs). Zero means none.
+	RequestTimeout time.Duration
+	// FailureQueue receives permanent failures of SQS and SNS records; nil means there is
+	// none, and such a record is left to the queue's redrive policy (SQS) or logged in full
+	// (SNS).
+	FailureQueue FailureQueue
+	// Logger receives one line per outcome. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock of the webhook timestamp check. Default time.Now.
+	Now func() time.Time
+}
+
+// settings are the Options read from the environment.
+type settings struct {
+	WebhookSecret  string        `envconfig:"LBFN_WEBHOOK_SECRET"`
+	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
+	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
+}
+
+// maxSQSConcurrency caps LBFN_SQS_CONCURRENCY: a Lambda SQS batch holds at most 10,000
+// records, but a cloud API is not helped by more than this many calls at once from one process.
+const maxSQSConcurrency = 100
+
+// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY and LBFN_REQUEST_TIMEOUT. The
+// failure queue, logger and clock are the caller's to add. Its error is an *op.Error of kind
+// config naming the variable.
+func LoadOptions() (Options, error) {
+	var s settings
+	if err := config.Load(&s); err != nil {
+		return Options{}, err
+	}
+	if s.SQSConcurrency < 1 || s.SQSConcurrency > maxSQSConcurrency {
+		return Options{}, op.Errorf(op.KindConfig, "LBFN_SQS_CONCURRENCY must be between 1 and %d, got %d", maxSQSConcurrency, s.SQSConcurrency)
+	}
+	if s.RequestTimeout < 0 {
+		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
+	}
+	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout}, nil
+}
+
+// Handler runs one operation for every trigger. It is safe for concurrent use (Lambda's
+// AWS_LAMBDA_MAX_CONCURRENCY may run several invocations in one process).
+type Handler struct {
+	op   op.Operation
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the handler of o.
+func New(o op.Operation, opts Options) *Handler {
+	if opts.SQSConcurrency <= 0 {
+		opts.SQSConcurrency = 4
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{op: o, opts: opts, log: log}
+}
+
+// Handle answers one Lambda event of any shape. The answer is what Lambda should return:
+// events.SQSEventResponse, events.APIGatewayV2HTTPResponse, events.LambdaFunctionURLResponse,
+// the *op.Result of a direct or EventBridge invoke, or the results of an SNS event. An error
+// is a messages.InvokeResponse_Error whose Type is the failure's kind (ValidationError, ...)
+// and whose Message is the failure result as JSON, or a *BatchError when every record of an
+// SQS batch failed.
+func (h *Handler) Handle(ctx context.Context, event []byte) (any, error) {
+	switch Detect(event) {
+	case ShapeSQS:
+		return h.handleSQS(ctx, event)
+	case ShapeHTTP:
+		return h.handleAPIGateway(ctx, event)
+	case ShapeFunctionURL:
+		return h.handleFunctionURL(ctx, event)
+	case ShapeSNS:
+		return h.handleSNS(ctx, event)
+	case ShapeEventBridge:
+		return h.handleEventBridge(ctx, event)
+	}
+	return direct(h.run(ctx, event, op.Meta{Trigger: "direct"}))
+}
+
+// Invoke implements aws-lambda-go's lambda.Handler: Handle, with the answer as JSON. Taking the
+// payload as bytes (rather than a typed argument) means an event that is not JSON at all is
+// answered as a validation failure, not a decoding error of the library.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	answer, err := h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return marshal(answer), nil
+}
+
+func (h *Handler) handleEventBridge(ctx context.Context, event []byte) (any, error) {
+	var e events.EventBridgeEvent
+	if err := json.Unmarshal(event, &e); err != nil {
+		return direct(h.eventFailure("eventbridge", err))
+	}
+	return direct(h.run(ctx, e.Detail, op.Meta{Trigger: "eventbridge", MessageID: e.ID}))
+}
+
+// direct is the answer of a direct invoke: the result on success (in_progress included: a
+// Step Functions loop reads its status), else an error Step Functions can match by kind.
+func direct(res *op.Result) (any, error) {
+	if res.OK {
+		return res, nil
+	}
+	return nil, invokeError(res)
+}
+
+// invokeError is the Lambda function error for a failed result. aws-lambda-go sends a
+// messages.InvokeResponse_Error value as it is: errorType is the kind's type name, the one a
+// Retry or Catch ErrorEquals matches, and errorMessage is the failure result JSON.
+func invokeError(res *op.Result) error {
+	return messages.InvokeResponse_Error{Type: res.Err().Kind.TypeName(), Message: string(marshal(res))}
+}
+
+// InvokeErrorResult returns the failure result an error of Handle carries, or nil when err is
+// not one.
+func InvokeErrorResult(err error) *op.Result {
+	var ie messages.InvokeResponse_Error
+	if !errors.As(err, &ie) {
+		return nil
+	}
+	var res op.Result
+	if json.Unmarshal([]byte(ie.Message), &res) != nil {
+		return nil
+	}
+	return &res
+}
+
+// eventFailure is the result for an event whose shape was recognised but whose fields could
+// not be read (a wrong JSON type where the event source's schema has another).
+func (h *Handler) eventFailure(trigger string, err error) *op.Result {
+	res := op.Failure(h.op.Function(), h.op.Provider(),
+		op.Errorf(op.KindValidation, "a %s event that cannot be read: %v", trigger, err))
+	h.logOutcome(context.Background(), op.Meta{Trigger: trigger}, res, 0)
+	return res
+}
+
+// run runs one request and logs its outcome. A panic in an operation is a failure of kind
+// provider (not retried: it would panic again), never a crashed batch.
+func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Result) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			res = op.Failure(h.op.Function(), h.op.Provider(), op.Errorf(op.KindProvider, "internal error: %v", p))
+		}
+		h.logOutcome(ctx, meta, res, time.Since(start))
+	}()
+	return op.Run(ctx, h.op, raw, meta)
+}
+
+// logOutcome writes the one line of an outcome. It carries no request body, header or
+// signature: only names, ids, counts and the error's kind and message.
+func (h *Handler) logOutcome(ctx context.Context, meta op.Meta, res *op.Result, d time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("function", res.Function),
+		slog.String("provider", res.Provider),
+		slog.String("trigger", meta.Trigger),
+	}
+	if meta.MessageID != "" {
+		attrs = append(attrs, slog.String("messageId", meta.MessageID))
+	}
+	attrs = append(attrs,
+		slog.String("idempotencyKey", res.IdempotencyKey),
+		slog.Int("attempts", res.Attempts),
+		slog.Float64("durationMs", float64(d.Microseconds())/1000),
+	)
+	level, msg := slog.LevelInfo, "done"
+	if res.OK {
+		attrs = append(attrs, slog.String("status", string(res.Status)))
+		if res.ID != "" {
+			attrs = append(attrs, slog.String("id", res.ID))
+		}
+	} else {
+		e := res.Err()
+		attrs = append(attrs, slog.String("status", "failed"), slog.String("errorKind", string(e.Kind)),
+			slog.Bool("retryable", e.Retryable), slog.String("error", e.Message))
+		level, msg = slog.LevelError, "failed"
+		if e.Retryable {
+			level = slog.LevelWarn
+		}
+	}
+	h.log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// marshal encodes an answer as aws-lambda-go would: no HTML escaping, no trailing newline.
+// Every answer type here encodes without error.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("trigger: encoding %T: %v", v, err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// Unconfigured returns an operation with o's names that answers every request with err, a
+// config failure. A function whose settings are broken keeps answering, and its queues keep
+// their messages, instead of crashing at start.
+func Unconfigured(o op.Operation, err error) op.Operation {
+	var e *op.Error
+	if !errors.As(err, &e) {
+		e = op.Wrap(op.KindConfig, err, "")
+	}
+	return unconfigured{Operation: o, err: e}
+}
+
+type unconfigured struct {
+	op.Operation
+	err *op.Error
+}
+
+func (u unconfigured) Decode([]byte) (op.Request, error) { return nil, u.err }
