@@ -22,21 +22,13 @@ import (
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
-	"github.com/lbfn/lbfn/shared/ctyun"
-	"github.com/lbfn/lbfn/shared/huaweicloud"
-	"github.com/lbfn/lbfn/shared/jdcloud"
+	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
-// Operations are the functions this package registers.
-var Operations = []op.Operation{
-	jdcloud.CreateBackend,
-	huaweicloud.CreatePool,
-	huaweicloud.CreateLbaasPool,
-	huaweicloud.CreateMasterSlavePool,
-	ctyun.CreatePolicy,
-}
+// Operations are the functions this package registers: every one in the catalog.
+var Operations = catalog.Operations
 
 // PubSubSuffix ends the name of each function's CloudEvent (Pub/Sub) entry.
 const PubSubSuffix = "-pubsub"

@@ -19,23 +19,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/config"
-	"github.com/lbfn/lbfn/shared/ctyun"
 	"github.com/lbfn/lbfn/shared/emulator"
-	"github.com/lbfn/lbfn/shared/huaweicloud"
-	"github.com/lbfn/lbfn/shared/jdcloud"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
-// Functions are the operations the dev server serves, in the contract's order.
-var Functions = []op.Operation{
-	jdcloud.CreateBackend,
-	huaweicloud.CreatePool,
-	huaweicloud.CreateLbaasPool,
-	huaweicloud.CreateMasterSlavePool,
-	ctyun.CreatePolicy,
-}
+// Functions are the operations the dev server serves: every one in the catalog.
+var Functions = catalog.Operations
 
 // Config is what Start needs. LoadConfig reads it from the environment.
 type Config struct {
