@@ -174,7 +174,8 @@ func TestFailure900SentOnce(t *testing.T) {
 // The deadline comes first: the answer is in_progress, in time, with what it takes to go on;
 // sending that request again continues the same creation to its end.
 func TestDeadlineThenResume(t *testing.T) {
-	emu, o := setup(t, emulator.Options{CTyunDoneAfter: time.Second})
+	// Enough polls at the millisecond cadence to outlast the emulator's second.
+	emu, o := setup(t, emulator.Options{CTyunDoneAfter: time.Second}, func(c *ctyun.Config) { c.Poll.MaxSteps = 10000 })
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -204,7 +205,7 @@ func TestDeadlineThenResume(t *testing.T) {
 	// A later invocation, with another message id, sends the returned request.
 	second := op.Run(context.Background(), o, first.Request, op.Meta{Trigger: "sqs", MessageID: "msg-8"})
 	if !second.OK || second.Status != op.StatusCreated {
-		t.Fatalf("resumed result %+v (error %v)", second, second.Error)
+		t.Fatalf("resumed result: status %s after %d attempts (error %v)", second.Status, second.Attempts, second.Error)
 	}
 	reqs := emu.Requests()
 	if checkSameRequest(t, reqs) != token {

@@ -71,7 +71,7 @@ func TestSQSBatchMixed(t *testing.T) {
 	fn := startFunction(t, "huawei-create-pool", cloud, append(q.env(), "LBFN_SQS_CONCURRENCY=1")...)
 	emu.Inject(emulator.Fault{Provider: "huaweicloud", Status: 503}, emulator.Fault{Provider: "huaweicloud", Status: 503})
 	event := sqsEvent(t,
-		[2]string{"msg-failing", huaweiPool},          // 503 twice: retryable
+		[2]string{"msg-failing", huaweiPool},           // 503 twice: retryable
 		[2]string{"msg-invalid", huaweiPoolNoProtocol}, // validation: to the failure queue
 		[2]string{"msg-not-json", `create a pool please`},
 		[2]string{"msg-valid", huaweiPool},
@@ -351,7 +351,7 @@ func TestCTyunInProgress(t *testing.T) {
 	fn := startFunction(t, "ctyun-create-policy", cloud, "LBFN_DEADLINE_MARGIN=200ms")
 
 	// HTTP on a short deadline: 202 with what is needed to continue.
-	resp, errType, err := fn.InvokeJSON(apiGatewayEvent(ctyunPolicy, map[string]string{"idempotency-key": "policy-1"}, false), 1500*time.Millisecond)
+	resp, errType, err := fn.InvokeJSON(apiGatewayEvent(ctyunPolicy, map[string]string{"idempotency-key": "policy-1"}, false), 700*time.Millisecond)
 	if err != nil || errType != "" {
 		t.Fatalf("%q %v", errType, err)
 	}
@@ -368,7 +368,7 @@ func TestCTyunInProgress(t *testing.T) {
 
 	// Direct: in_progress is a success answer (a Step Functions loop reads status), and the
 	// request it returns resumes the same creation.
-	resp, errType, err = fn.Invoke(res.Request, 1500*time.Millisecond)
+	resp, errType, err = fn.Invoke(res.Request, 700*time.Millisecond)
 	if err != nil || errType != "" {
 		t.Fatalf("%q %v", errType, err)
 	}
@@ -379,7 +379,7 @@ func TestCTyunInProgress(t *testing.T) {
 
 	// SQS: an in_progress record is redelivered (listed), a finished one is not.
 	resp, errType, err = fn.Invoke(sqsEvent(t, [2]string{"q-1", ctyunPolicy}, [2]string{"q-2", `{"regionID":"x"}`},
-		[2]string{"q-3", strings.Replace(ctyunPolicy, `{"regionID"`, `{"dryRun":true,"regionID"`, 1)}), 1500*time.Millisecond)
+		[2]string{"q-3", strings.Replace(ctyunPolicy, `{"regionID"`, `{"dryRun":true,"regionID"`, 1)}), 700*time.Millisecond)
 	if err != nil || errType != "" {
 		t.Fatalf("%q %v", errType, err)
 	}

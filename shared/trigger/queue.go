@@ -145,7 +145,7 @@ func (h *Handler) keep(ctx context.Context, meta op.Meta, body []byte, res *op.R
 	if h.opts.FailureQueue == nil {
 		h.log.ErrorContext(ctx, "permanent failure: no failure queue (LBFN_FAILURE_QUEUE_URL), left to the event source's redrive",
 			"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID,
-			"errorKind", string(res.Err().Kind), "failure", json.RawMessage(marshal(report)))
+			"errorKind", string(res.Err().Kind), "failure", jsonValue(marshal(report)))
 		return errNoQueue
 	}
 	err := h.opts.FailureQueue.Send(ctx, string(marshal(report)), map[string]string{
@@ -170,3 +170,9 @@ type noQueueError struct{}
 func (noQueueError) Error() string { return "no failure queue configured" }
 
 var errNoQueue error = noQueueError{}
+
+// jsonValue logs as embedded JSON with slog's JSON handler and as its text with the text one.
+type jsonValue []byte
+
+func (v jsonValue) MarshalJSON() ([]byte, error) { return v, nil }
+func (v jsonValue) MarshalText() ([]byte, error) { return v, nil }
