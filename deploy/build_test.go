@@ -17,6 +17,9 @@ import (
 // template.yaml, and `make build`, then checks that each function got its own arm64 Linux
 // binary (SAM's shared-CodeUri trap would give every function the same one), the same from
 // both routes, and a zip Lambda can run.
+// maxBootstrapBytes is the size budget of one function's stripped arm64 bootstrap.
+const maxBootstrapBytes = 10 << 20
+
 func TestBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds five arm64 binaries twice; skipped with -short")
@@ -49,6 +52,12 @@ func TestBuild(t *testing.T) {
 			t.Fatalf("make build-%s: %v\n%s", id, err, b)
 		}
 		bin := readBootstrap(t, filepath.Join(artifacts, "bootstrap"))
+		// A size budget, not a timing: cold start grows with what a binary links, and the
+		// emulator or a heavy SDK creeping in shows here first.
+		t.Logf("%s: arm64 bootstrap %d bytes", name, len(bin))
+		if len(bin) > maxBootstrapBytes {
+			t.Errorf("%s: bootstrap is %d bytes, over the %d budget", name, len(bin), maxBootstrapBytes)
+		}
 		sum := sha256.Sum256(bin)
 		h := hex.EncodeToString(sum[:])
 		if other, dup := byHash[h]; dup {

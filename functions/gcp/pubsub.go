@@ -75,24 +75,14 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 // logged in full either way. It returns an error (a redelivery) only when the failure topic
 // is configured but the publish failed, so the failure is never silently dropped.
 func (f *Function) keep(ctx context.Context, s *setup, meta op.Meta, body []byte, res *op.Result) error {
-	request := json.RawMessage(body)
-	if !json.Valid(body) {
-		request, _ = json.Marshal(string(body))
-	}
-	report := trigger.FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}
+	report, attrs := trigger.NewFailureReport(meta, body, res)
 	b, _ := json.Marshal(report)
 	if s.topic == nil {
 		f.log.ErrorContext(ctx, "permanent failure (no LBFN_FAILURE_TOPIC): not retried",
 			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "failure", json.RawMessage(b))
 		return nil
 	}
-	err := s.topic.Send(ctx, string(b), map[string]string{
-		"function":  res.Function,
-		"provider":  res.Provider,
-		"kind":      string(res.Err().Kind),
-		"trigger":   meta.Trigger,
-		"messageId": meta.MessageID,
-	})
+	err := s.topic.Send(ctx, string(b), attrs)
 	if err != nil {
 		f.log.ErrorContext(ctx, "permanent failure: publishing it to the failure topic failed, asking for a redelivery",
 			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "error", err.Error())

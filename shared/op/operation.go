@@ -95,7 +95,7 @@ func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
 	if key == "" {
 		key = hashRequest(req)
 	}
-	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key}
+	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key, ReplyTo: c.ReplyTo}
 	if c.DryRun {
 		res.OK, res.Status = true, StatusValidated
 		return res

@@ -38,6 +38,10 @@ type Result struct {
 	Request           json.RawMessage `json:"request,omitempty"`
 
 	Error *Error `json:"error,omitempty"`
+
+	// ReplyTo is the request's replyTo, for the trigger to post the result to; it is not
+	// part of the result.
+	ReplyTo string `json:"-"`
 }
 
 // Failure returns the failed result for err.

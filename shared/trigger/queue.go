@@ -134,27 +134,35 @@ type FailureReport struct {
 	Result  *op.Result      `json:"result"`
 }
 
-// keep puts a permanent failure on the failure queue. Its error says the failure is not kept
-// there (no queue, or the send failed), so the caller must have it delivered again.
-func (h *Handler) keep(ctx context.Context, meta op.Meta, body []byte, res *op.Result) error {
+// NewFailureReport builds the report of a permanent failure of the request body, and the
+// message attributes (function, provider, kind, trigger, messageId) that let a failure queue
+// or topic be filtered without parsing the body.
+func NewFailureReport(meta op.Meta, body []byte, res *op.Result) (FailureReport, map[string]string) {
 	request := json.RawMessage(body)
 	if !json.Valid(body) {
 		request = marshal(string(body))
 	}
-	report := FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}
+	attrs := map[string]string{
+		"function":  res.Function,
+		"provider":  res.Provider,
+		"kind":      string(res.Err().Kind),
+		"trigger":   meta.Trigger,
+		"messageId": meta.MessageID,
+	}
+	return FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}, attrs
+}
+
+// keep puts a permanent failure on the failure queue. Its error says the failure is not kept
+// there (no queue, or the send failed), so the caller must have it delivered again.
+func (h *Handler) keep(ctx context.Context, meta op.Meta, body []byte, res *op.Result) error {
+	report, attrs := NewFailureReport(meta, body, res)
 	if h.opts.FailureQueue == nil {
 		h.log.ErrorContext(ctx, "permanent failure: no failure queue (LBFN_FAILURE_QUEUE_URL), left to the event source's redrive",
 			"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID,
 			"errorKind", string(res.Err().Kind), "failure", jsonValue(marshal(report)))
 		return errNoQueue
 	}
-	err := h.opts.FailureQueue.Send(ctx, string(marshal(report)), map[string]string{
-		"function":  res.Function,
-		"provider":  res.Provider,
-		"kind":      string(res.Err().Kind),
-		"trigger":   meta.Trigger,
-		"messageId": meta.MessageID,
-	})
+	err := h.opts.FailureQueue.Send(ctx, string(marshal(report)), attrs)
 	if err != nil {
 		h.log.ErrorContext(ctx, "permanent failure: sending it to the failure queue failed, left to the event source's redrive",
 			"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID, "error", err.Error())

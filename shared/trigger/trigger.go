@@ -22,6 +22,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/reply"
 )
 
 // A FailureQueue keeps permanent failures (a request that will never succeed as written), so
@@ -48,6 +49,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the webhook timestamp check. Default time.Now.
 	Now func() time.Time
+	// Replier posts final results to the replyTo URL a request names.
+	Replier reply.Poster
 }
 
 // settings are the Options read from the environment.
@@ -191,7 +194,16 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 		}
 		h.logOutcome(ctx, meta, res, time.Since(start))
 	}()
-	return op.Run(ctx, h.op, raw, meta)
+	res = op.Run(ctx, h.op, raw, meta)
+	if res.ReplyTo != "" && reply.Final(res) {
+		// The reply is a courtesy to whoever asked (a chat); the outcome stands whether or not
+		// it arrives, so a failed post is logged, not retried by redelivery.
+		if err := h.opts.Replier.Post(ctx, res.ReplyTo, res); err != nil {
+			h.log.WarnContext(ctx, "could not post the result to replyTo",
+				"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())
+		}
+	}
+	return res
 }
 
 // logOutcome writes the one line of an outcome. It carries no request body, header or
