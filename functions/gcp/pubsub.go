@@ -9,6 +9,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/reply"
 	"github.com/lbfn/lbfn/shared/trigger"
 	"github.com/lbfn/lbfn/shared/validate"
 )
@@ -54,6 +55,7 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 	id := firstNonEmpty(msg.Message.MessageID, msg.Message.MessageID2, e.ID())
 	meta := op.Meta{Trigger: "pubsub", MessageID: id}
 	res := op.Run(ctx, s.run, msg.Message.Data, meta)
+	f.reply(ctx, res)
 	switch {
 	case res.OK && res.Status == op.StatusInProgress:
 		f.log.InfoContext(ctx, "creation in progress: asking Pub/Sub to deliver the message again",
@@ -71,6 +73,19 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 	}
 }
 
+// reply posts a final result (done, or failed for good) to the replyTo its request named, as
+// the Lambda triggers do; nothing is posted while a redelivery will still run it. The reply is
+// a courtesy to whoever asked: a failed post is logged, and the outcome stands.
+func (f *Function) reply(ctx context.Context, res *op.Result) {
+	if res.ReplyTo == "" || !reply.Final(res) {
+		return
+	}
+	if err := (reply.Poster{}).Post(ctx, res.ReplyTo, res); err != nil {
+		f.log.WarnContext(ctx, "could not post the result to replyTo",
+			"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())
+	}
+}
+
 // keep records a permanent failure: published to the failure topic when there is one, and
 // logged in full either way. It returns an error (a redelivery) only when the failure topic
 // is configured but the publish failed, so the failure is never silently dropped.
@@ -79,7 +94,7 @@ func (f *Function) keep(ctx context.Context, s *setup, meta op.Meta, body []byte
 	b, _ := json.Marshal(report)
 	if s.topic == nil {
 		f.log.ErrorContext(ctx, "permanent failure (no LBFN_FAILURE_TOPIC): not retried",
-			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "failure", json.RawMessage(b))
+			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "failure", report)
 		return nil
 	}
 	err := s.topic.Send(ctx, string(b), attrs)

@@ -33,6 +33,14 @@ type Config struct {
 	Now func() time.Time
 }
 
+// String hides the secret key, should a Config be printed.
+func (c Config) String() string {
+	return "ctyun.Config{AccessKey: " + c.AccessKey + ", SecretKey: <redacted>, Endpoint: " + c.Endpoint + "}"
+}
+
+// GoString hides it from %#v too.
+func (c Config) GoString() string { return c.String() }
+
 // Client calls CTyun ELB.
 type Client struct {
 	url    string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -482,5 +483,18 @@ func TestFromEnv(t *testing.T) {
 				t.Errorf("config error shows the secret: %s", e.Message)
 			}
 		})
+	}
+}
+
+func TestSecretsNotPrinted(t *testing.T) {
+	cfg := ctyun.Config{AccessKey: "AK", SecretKey: "very-secret-key"}
+	c, err := ctyun.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", &cfg), fmt.Sprint(c), fmt.Sprintf("%+v", c)} {
+		if strings.Contains(s, "very-secret") {
+			t.Errorf("secret printed: %s", s)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -67,7 +68,30 @@ func send[P any, PP identified[P]](ctx context.Context, c *Client, a api, r *Req
 	if r == nil || r.Pool == nil {
 		return op.Outcome{}, op.Invalid([]validate.Violation{{Field: "pool", Message: "required"}})
 	}
-	return c.create(ctx, a, r.Region, r.ProjectID, r.Pool, PP(r.Pool).identity())
+	out, err := c.create(ctx, a, r.Region, r.ProjectID, r.Pool, PP(r.Pool).identity())
+	return out, c.redact(err)
+}
+
+// tokenLine finds a security token quoted in a canonical request, however it is escaped after.
+var tokenLine = regexp.MustCompile(`(?i)(x-security-token:)[^\s"\\]+`)
+
+// redact keeps the security token out of err and the errors it wraps: a 401 quotes the
+// gateway's canonical request, which holds the signed X-Security-Token, and the token is a
+// secret while it is valid.
+func (c *Client) redact(err error) error {
+	tok := c.signer.SecurityToken
+	if err == nil || tok == "" {
+		return err
+	}
+	clean := func(s string) string {
+		return tokenLine.ReplaceAllString(strings.ReplaceAll(s, tok, "<redacted>"), "${1}<redacted>")
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if oe, ok := e.(*op.Error); ok && oe != nil {
+			oe.Message, oe.ProviderMessage = clean(oe.Message), clean(oe.ProviderMessage)
+		}
+	}
+	return err
 }
 
 // create sends one create: the body marshalled once, signed afresh for every attempt,

@@ -42,6 +42,23 @@ type Config struct {
 	Now func() time.Time
 }
 
+// String hides the secret key and the security token, should a Config be printed.
+func (c Config) String() string {
+	return "huaweicloud.Config{AccessKey: " + c.AccessKey + ", SecretKey: <redacted>, SecurityToken: " +
+		redacted(c.SecurityToken) + ", ProjectID: " + c.ProjectID + ", Endpoint: " + c.Endpoint + ", Domain: " + c.Domain + "}"
+}
+
+// GoString hides them from %#v too.
+func (c Config) GoString() string { return c.String() }
+
+// redacted stands for a secret that may be unset: empty, or <redacted>.
+func redacted(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "<redacted>"
+}
+
 // env names the variables LoadConfig reads: the names Huawei's own SDK reads, plus ours.
 type env struct {
 	AccessKey     string `envconfig:"HUAWEICLOUD_SDK_AK"`

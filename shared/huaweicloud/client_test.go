@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -634,4 +635,59 @@ func mustDecode(t *testing.T, api, raw string) op.Request {
 func isConfig(err error, variable string) bool {
 	var e *op.Error
 	return errors.As(err, &e) && e.Kind == op.KindConfig && strings.Contains(e.Message, variable)
+}
+
+// TestSecurityTokenNotInRefusals: the gateway's 401 quotes its canonical request, which holds
+// the signed X-Security-Token; the token must not reach the result through it.
+func TestSecurityTokenNotInRefusals(t *testing.T) {
+	const token = "temp-token-SECRET"
+	_, srv := startEmulator(t, emulator.Options{SecurityToken: token})
+	cfg := demoConfig(srv.URL)
+	cfg.SecurityToken = token
+	cfg.SecretKey = "LBFNWRONGSK"
+	res := run(t, operations(mustClient(t, cfg))[v2], []byte(bases[v2]))
+	if res.OK || res.Error.Kind != op.KindAuth || !strings.Contains(res.Error.ProviderMessage, "canonical request") {
+		t.Fatalf("got %+v", res.Error)
+	}
+	b, _ := json.Marshal(res)
+	if strings.Contains(string(b), token) || strings.Contains(res.Error.Error(), token) {
+		t.Errorf("the security token leaked into the result: %s", b)
+	}
+}
+
+func TestSecretsNotPrinted(t *testing.T) {
+	cfg := huaweicloud.Config{AccessKey: "AK", SecretKey: "very-secret-key", SecurityToken: "very-secret-token", ProjectID: demoProject}
+	c := mustClient(t, cfg)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", &cfg), fmt.Sprint(c), fmt.Sprintf("%+v", c)} {
+		if strings.Contains(s, "very-secret") {
+			t.Errorf("secret printed: %s", s)
+		}
+	}
+}
+
+// TestEachAttemptSignedAfresh: a retry is signed again with the time of that attempt (a
+// replayed signature ages, and the gateway refuses it after 15 minutes), over the same body.
+func TestEachAttemptSignedAfresh(t *testing.T) {
+	e, srv := startEmulator(t, emulator.Options{})
+	e.Inject(emulator.Fault{Status: 503}, emulator.Fault{Status: 429, RetryAfter: "0"})
+	var tick atomic.Int64
+	start := time.Now()
+	cfg := demoConfig(srv.URL)
+	cfg.Now = func() time.Time { return start.Add(time.Duration(tick.Add(1)) * time.Second) }
+	res := run(t, operations(mustClient(t, cfg))[v3], []byte(bases[v3]))
+	if !res.OK || res.Attempts != 3 {
+		t.Fatalf("got %+v %+v, want created after 3 attempts", res, res.Error)
+	}
+	dates, sigs := map[string]bool{}, map[string]bool{}
+	reqs := e.Requests()
+	for _, r := range reqs {
+		dates[r.Header.Get("X-Sdk-Date")] = true
+		sigs[r.Header.Get("Authorization")] = true
+		if string(r.Body) != string(reqs[0].Body) {
+			t.Error("the body changed between attempts")
+		}
+	}
+	if len(dates) != 3 || len(sigs) != 3 {
+		t.Errorf("%d dates and %d signatures over 3 attempts, want one each", len(dates), len(sigs))
+	}
 }

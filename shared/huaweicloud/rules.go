@@ -90,7 +90,9 @@ func validateSessionPersistence(v *validate.Report, path string, sp *SessionPers
 	}
 	cookie := at("cookie_name")
 	if sp.Type == persistenceAppCookie {
-		v.RequiredString(cookie, sp.CookieName)
+		if empty(sp.CookieName) {
+			v.Addf(cookie, "required when type is APP_COOKIE")
+		}
 	} else if sp.CookieName != nil {
 		v.Addf(cookie, "not allowed unless type is APP_COOKIE")
 	}
@@ -148,7 +150,7 @@ func (p *MasterSlavePool) Validate(v *validate.Report, path string) {
 		switch {
 		case p.SessionPersistence == nil:
 			v.Addf(at("session_persistence"), "required when protocol is QUIC")
-		case p.SessionPersistence.Type != "SOURCE_IP":
+		case p.SessionPersistence.Type != "" && p.SessionPersistence.Type != "SOURCE_IP": // "" is reported as required below
 			v.Addf(at("session_persistence.type"), "must be SOURCE_IP when protocol is QUIC")
 		}
 	}
@@ -187,8 +189,9 @@ func validateMembers(v *validate.Report, path string, ms []MasterSlaveMember, an
 				if a, err := netip.ParseAddr(m.Address); err != nil || !a.Is4() || !a.IsPrivate() {
 					v.Addf(at("address"), "must be a private IPv4 address when subnet_cidr_id is empty, got %q", m.Address)
 				}
-			} else {
-				v.IP(at("address"), &m.Address)
+			} else if a, err := netip.ParseAddr(m.Address); err != nil || a.Zone() != "" || (a.Unmap().Is4() && !a.Unmap().IsPrivate()) {
+				// The v3 page: with a subnet, the address is in that subnet, a private IPv4 or an IPv6.
+				v.Addf(at("address"), "must be a private IPv4 or an IPv6 address, got %q", m.Address)
 			}
 		}
 		if !anyPort {

@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strconv"
 	"sync"
 
@@ -152,6 +153,27 @@ func NewFailureReport(meta op.Meta, body []byte, res *op.Result) (FailureReport,
 	return FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}, attrs
 }
 
+// LogValue is how a report is logged: in full, but for the request's replyTo, which is
+// replaced by "(redacted)": a chat's response URL works as a bearer token (see package reply).
+// The report sent to a failure queue keeps it, so a replay still answers the chat.
+func (r FailureReport) LogValue() slog.Value {
+	r.Request = redactReplyTo(r.Request)
+	return slog.AnyValue(jsonValue(marshal(r)))
+}
+
+// redactReplyTo returns request with the value of its top-level replyTo member replaced.
+func redactReplyTo(request json.RawMessage) json.RawMessage {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(request, &members) != nil {
+		return request
+	}
+	if _, ok := members["replyTo"]; !ok {
+		return request
+	}
+	members["replyTo"] = json.RawMessage(`"(redacted)"`)
+	return marshal(members)
+}
+
 // keep puts a permanent failure on the failure queue. Its error says the failure is not kept
 // there (no queue, or the send failed), so the caller must have it delivered again.
 func (h *Handler) keep(ctx context.Context, meta op.Meta, body []byte, res *op.Result) error {
@@ -159,7 +181,7 @@ func (h *Handler) keep(ctx context.Context, meta op.Meta, body []byte, res *op.R
 	if h.opts.FailureQueue == nil {
 		h.log.ErrorContext(ctx, "permanent failure: no failure queue (LBFN_FAILURE_QUEUE_URL), left to the event source's redrive",
 			"function", res.Function, "trigger", meta.Trigger, "messageId", meta.MessageID,
-			"errorKind", string(res.Err().Kind), "failure", jsonValue(marshal(report)))
+			"errorKind", string(res.Err().Kind), "failure", report)
 		return errNoQueue
 	}
 	err := h.opts.FailureQueue.Send(ctx, string(marshal(report)), attrs)

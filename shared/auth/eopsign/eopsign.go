@@ -54,6 +54,14 @@ type Signer struct {
 	NewRequestID func() string
 }
 
+// String hides the secret key, should a Signer be printed.
+func (s Signer) String() string {
+	return "eopsign.Signer{AccessKey: " + s.AccessKey + ", SecretKey: <redacted>}"
+}
+
+// GoString hides it from %#v too.
+func (s Signer) GoString() string { return s.String() }
+
 // Sign sets ctyun-eop-request-id, Eop-date and Eop-Authorization on req for body, the exact
 // bytes that will be sent. The query is taken from req.URL. It has the shape of an
 // httpx.Signer, so the transport calls it before every attempt.

@@ -3,6 +3,7 @@ package eopsign
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -180,6 +181,15 @@ func BenchmarkSign(b *testing.B) {
 	for b.Loop() {
 		if err := s.Sign(req, body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestSecretNotPrinted(t *testing.T) {
+	s := Signer{AccessKey: "AK", SecretKey: "very-secret-key"}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", &s), fmt.Sprintf("%#v", s)} {
+		if strings.Contains(out, "very-secret") || !strings.Contains(out, "AK") {
+			t.Errorf("printed %s", out)
 		}
 	}
 }

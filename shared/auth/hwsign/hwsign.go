@@ -51,6 +51,18 @@ type Signer struct {
 	Now func() time.Time
 }
 
+// String hides the secret key and the security token, should a Signer be printed.
+func (s Signer) String() string {
+	token := `""`
+	if s.SecurityToken != "" {
+		token = "<redacted>"
+	}
+	return "hwsign.Signer{AccessKey: " + s.AccessKey + ", SecretKey: <redacted>, SecurityToken: " + token + "}"
+}
+
+// GoString hides them from %#v too.
+func (s Signer) GoString() string { return s.String() }
+
 // Sign sets X-Sdk-Date (and X-Security-Token) on req and then its Authorization header.
 // body must be exactly the bytes that will be sent. Every header to sign must be present on
 // req, except host, which is taken from req.Host or req.URL.Host as net/http sends it.

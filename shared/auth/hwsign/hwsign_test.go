@@ -3,6 +3,7 @@ package hwsign
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -247,6 +248,16 @@ func BenchmarkSign(b *testing.B) {
 	for b.Loop() {
 		if err := s.Sign(req, body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestSecretsNotPrinted(t *testing.T) {
+	s := Signer{AccessKey: "AK", SecretKey: "very-secret-key", SecurityToken: "very-secret-token"}
+	v := Verifier{AccessKey: "AK", SecretKey: "very-secret-key", SecurityToken: "very-secret-token"}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", &s), fmt.Sprintf("%#v", s), fmt.Sprint(v), fmt.Sprintf("%#v", &v)} {
+		if strings.Contains(out, "very-secret") || !strings.Contains(out, "AK") {
+			t.Errorf("printed %s", out)
 		}
 	}
 }

@@ -20,6 +20,14 @@ type Verifier struct {
 	MaxSkew time.Duration
 }
 
+// String hides the secret key and the security token, should a Verifier be printed.
+func (v Verifier) String() string {
+	return "hwsign.Verifier" + strings.TrimPrefix(Signer{AccessKey: v.AccessKey, SecretKey: v.SecretKey, SecurityToken: v.SecurityToken}.String(), "hwsign.Signer")
+}
+
+// GoString hides them from %#v too.
+func (v Verifier) GoString() string { return v.String() }
+
 // VerifyError says why a request was refused. It never holds the secret or the expected
 // signature; CanonicalRequest is the server's view, which the real gateway also returns to
 // help debugging.

@@ -47,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("lbfn-invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	function := fs.String("function", "", "the function to run, such as huawei-create-pool (a directory under functions/)")
+	fs.StringVar(function, "fn", "", "short for -function")
 	eventFile := fs.String("event", "", "the event file, such as events/huawei-create-pool/sqs.json")
 	binary := fs.String("binary", "", "a built bootstrap to run instead of building functions/<function>")
 	timeout := fs.Duration("timeout", 30*time.Second, "the invocation's deadline, as Lambda's function timeout")
@@ -55,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *function == "" || *eventFile == "" {
 		fs.Usage()
-		return errors.New("-function and -event are required")
+		return errors.New("-function (or -fn) and -event are required")
 	}
 	event, err := os.ReadFile(*eventFile)
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -61,5 +63,20 @@ func TestFunctionEnv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFnFlag checks that -fn is accepted as the short form of -function.
+func TestFnFlag(t *testing.T) {
+	event := t.TempDir() + "/event.json"
+	if err := os.WriteFile(event, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"-function", "-fn"} {
+		var stderr strings.Builder
+		err := run([]string{flag, "no-such-function", "-event", event}, io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error(), `no function "no-such-function"`) {
+			t.Errorf("%s: error %v, want the function looked up; stderr %s", flag, err, stderr.String())
+		}
 	}
 }
