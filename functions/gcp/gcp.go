@@ -7,7 +7,8 @@
 //     request and the Pub/Sub message id its idempotency key. It returns an error, so that
 //     Pub/Sub delivers the message again, only for a retryable failure or a creation still in
 //     progress (the redelivery resumes it with the same CTyun clientToken); a permanent
-//     failure is published to LBFN_FAILURE_TOPIC when set, and logged in full either way.
+//     failure is published to LBFN_FAILURE_TOPIC when set, and logged in full either way. A
+//     final result is posted to the request's replyTo, as on Lambda.
 //
 // Credentials come from the environment (Secret Manager secrets mapped to the contract's
 // variables by `gcloud functions deploy --set-secrets`; see deploy/gcp/deploy.sh).
