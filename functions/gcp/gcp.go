@@ -57,6 +57,7 @@ type Function struct {
 type setup struct {
 	http  http.Handler
 	run   op.Operation         // op, or one that answers the set-up's config failure
+	store op.Store             // remembers finished creations (trigger.Options.Store)
 	topic trigger.FailureQueue // nil: no failure topic
 	// timeout bounds one Pub/Sub delivery (LBFN_REQUEST_TIMEOUT), so a long CTyun creation
 	// answers in_progress before the platform's own timeout ends the instance's request.
@@ -86,7 +87,7 @@ func (f *Function) setup() *setup {
 		return &setup{http: trigger.NewHTTPHandler(broken, trigger.Options{Logger: f.log}), run: broken}
 	}
 	opts.Logger = f.log
-	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, timeout: opts.RequestTimeout}
+	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, store: opts.Store, timeout: opts.RequestTimeout}
 	if topic != nil { // a nil *Topic in the interface would not compare equal to nil
 		s.topic = topic
 	}

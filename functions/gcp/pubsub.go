@@ -54,7 +54,7 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 	}
 	id := firstNonEmpty(msg.Message.MessageID, msg.Message.MessageID2, e.ID())
 	meta := op.Meta{Trigger: "pubsub", MessageID: id}
-	res := op.Run(ctx, s.run, msg.Message.Data, meta)
+	res := op.Runner{Store: s.store}.Run(ctx, s.run, msg.Message.Data, meta)
 	f.reply(ctx, res)
 	switch {
 	case res.OK && res.Status == op.StatusInProgress:

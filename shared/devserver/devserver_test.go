@@ -185,6 +185,27 @@ func TestServer(t *testing.T) {
 		})
 	}
 
+	t.Run("the same creation sent twice creates once", func(t *testing.T) {
+		// Huawei has no idempotency token: without the store, a re-sent request makes a
+		// second pool. With it, the second answer replays the first.
+		body := readSample(t, "huawei-create-pool", "direct.json")
+		var withKey map[string]any
+		if err := json.Unmarshal(body, &withKey); err != nil {
+			t.Fatal(err)
+		}
+		withKey["idempotencyKey"] = "devserver-twice"
+		body, _ = json.Marshal(withKey)
+		pools := srv.Emulator.HuaweiPoolCount()
+		_, first := post(t, srv.URL+"/huawei-create-pool", body)
+		status, again := post(t, srv.URL+"/huawei-create-pool", body)
+		if status != http.StatusCreated || again["id"] != first["id"] || first["id"] == nil {
+			t.Fatalf("second answer %d %v, first id %v: want the same pool", status, again, first["id"])
+		}
+		if n := srv.Emulator.HuaweiPoolCount() - pools; n != 1 {
+			t.Errorf("%d pools created, want 1", n)
+		}
+	})
+
 	t.Run("unsigned request is 401 and sends nothing", func(t *testing.T) {
 		before := srv.Emulator.RequestCount("")
 		resp, err := http.Post(srv.URL+"/jdcloud-create-backend", "application/json",

@@ -80,31 +80,81 @@ type Outcome struct {
 	Request     json.RawMessage
 }
 
+// Run decodes, validates and executes one raw request, and never panics on bad input. It
+// remembers nothing between calls; Runner.Run with a Store does.
+func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
+	return Runner{}.Run(ctx, o, raw, meta)
+}
+
+// Runner runs operations. The zero value is ready to use.
+type Runner struct {
+	// Store, when set, makes a creation delivered again answer its first result instead of
+	// creating twice (see Store).
+	Store Store
+}
+
 // Run decodes, validates and executes one raw request, and never panics on bad input.
 //
 // The idempotency key is the request's idempotencyKey, else the trigger's message id, else
 // the Idempotency-Key header, else a hash of the request itself (without the common fields),
 // so that the same request re-sent is recognised as the same creation.
-func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
+func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
 	req, err := o.Decode(raw)
 	if err != nil {
 		return Failure(o.Function(), o.Provider(), err)
 	}
 	c := req.common()
-	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader)
-	if key == "" {
-		key = hashRequest(req)
-	}
+	hash := hashRequest(req)
+	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader, hash)
 	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key, ReplyTo: c.ReplyTo}
 	if c.DryRun {
 		res.OK, res.Status = true, StatusValidated
 		return res
 	}
-	out, err := o.Execute(ctx, req, Call{IdempotencyKey: key})
+	if r.Store != nil {
+		return r.runOnce(ctx, o, req, res, hash)
+	}
+	r.execute(ctx, o, req, res)
+	return res
+}
+
+// runOnce executes under the store's claim on the key: a completed key replays its result,
+// and only a creation that finished is remembered; anything else releases the key so the
+// next delivery runs again (a CTyun creation in progress resumes with its clientToken).
+func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Result, hash string) *Result {
+	storeKey := o.Function() + "#" + res.IdempotencyKey
+	lease := time.Now().Add(15 * time.Minute)
+	if d, ok := ctx.Deadline(); ok {
+		lease = d
+	}
+	prev, err := r.Store.Claim(ctx, storeKey, hash, lease)
+	if err != nil {
+		res.Error = AsError(err)
+		return res
+	}
+	if prev != nil {
+		replay := *prev
+		replay.IdempotencyKey, replay.ReplyTo = res.IdempotencyKey, res.ReplyTo
+		return &replay
+	}
+	r.execute(ctx, o, req, res)
+	// The call's context may be spent; the store must still hear how it ended.
+	done := context.WithoutCancel(ctx)
+	if res.OK && res.Status == StatusCreated {
+		if r.Store.Complete(done, storeKey, hash, res) == nil {
+			return res
+		}
+	}
+	_ = r.Store.Release(done, storeKey)
+	return res
+}
+
+func (r Runner) execute(ctx context.Context, o Operation, req Request, res *Result) {
+	out, err := o.Execute(ctx, req, Call{IdempotencyKey: res.IdempotencyKey})
 	if err != nil {
 		res.Error = AsError(err)
 		res.Attempts = res.Error.Attempts
-		return res
+		return
 	}
 	res.OK = true
 	res.Status = out.Status
@@ -120,7 +170,6 @@ func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
 	if out.RetryAfter > 0 {
 		res.RetryAfterSeconds = int((out.RetryAfter + time.Second - 1) / time.Second)
 	}
-	return res
 }
 
 func firstNonEmpty(ss ...string) string {

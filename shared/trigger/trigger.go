@@ -51,6 +51,9 @@ type Options struct {
 	Now func() time.Time
 	// Replier posts final results to the replyTo URL a request names.
 	Replier reply.Poster
+	// Store remembers finished creations by idempotency key, so a delivery of the same
+	// creation again answers the first result; nil remembers nothing.
+	Store op.Store
 }
 
 // settings are the Options read from the environment.
@@ -58,13 +61,15 @@ type settings struct {
 	WebhookSecret  string        `envconfig:"LBFN_WEBHOOK_SECRET"`
 	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
 	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
+	IdempotencyTTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
 }
 
 // maxSQSConcurrency caps LBFN_SQS_CONCURRENCY: a Lambda SQS batch holds at most 10,000
 // records, but a cloud API is not helped by more than this many calls at once from one process.
 const maxSQSConcurrency = 100
 
-// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY and LBFN_REQUEST_TIMEOUT. The
+// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY, LBFN_REQUEST_TIMEOUT and
+// LBFN_IDEMPOTENCY_TTL (how long an in-memory Store remembers a creation). The
 // failure queue, logger and clock are the caller's to add. Its error is an *op.Error of kind
 // config naming the variable.
 func LoadOptions() (Options, error) {
@@ -78,7 +83,8 @@ func LoadOptions() (Options, error) {
 	if s.RequestTimeout < 0 {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
 	}
-	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout}, nil
+	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout,
+		Store: &op.MemoryStore{TTL: s.IdempotencyTTL}}, nil
 }
 
 // Handler runs one operation for every trigger. It is safe for concurrent use (Lambda's
@@ -194,7 +200,7 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 		}
 		h.logOutcome(ctx, meta, res, time.Since(start))
 	}()
-	res = op.Run(ctx, h.op, raw, meta)
+	res = op.Runner{Store: h.opts.Store}.Run(ctx, h.op, raw, meta)
 	if res.ReplyTo != "" && reply.Final(res) {
 		// The reply is a courtesy to whoever asked (a chat); the outcome stands whether or not
 		// it arrives, so a failed post is logged, not retried by redelivery.
