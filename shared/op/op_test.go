@@ -209,7 +209,11 @@ func TestRunValidationFailure(t *testing.T) {
 	}{
 		{`[]`, []string{""}},
 		{`not json`, []string{""}},
-		{`{"port":0,"nmae":"x"}`, []string{"nmae"}}, // decoding problems first, alone
+		// Decoding problems first, then every rule: the typo and the field it left missing.
+		{`{"port":0,"nmae":"x"}`, []string{"nmae", "name", "port"}},
+		// A mistyped value is reported once, not again as "required".
+		{`{"name":7}`, []string{"name"}},
+		{`{"name":"x","port":"80"}`, []string{"port"}},
 		{`{"port":0}`, []string{"name", "port"}},
 		{`{"name":"x","replyTo":"http://example.com/hook","idempotencyKey":"` + strings.Repeat("k", 257) + `"}`,
 			[]string{"idempotencyKey", "replyTo"}},

@@ -224,14 +224,23 @@ func (s *Spec[R, C]) Decode(raw []byte) (Request, error) {
 	if !ok {
 		panic("op: request type of " + s.FunctionName + " does not embed op.Common")
 	}
-	if vs := validate.Decode(raw, r); vs != nil {
-		return nil, Invalid(vs)
+	decoded := validate.Decode(raw, r)
+	if !validate.Located(decoded) {
+		return nil, Invalid(decoded) // not a JSON object: there is nothing to check rules on
 	}
 	var v validate.Report
 	checkCommon(req.common(), &v)
 	s.Validate(r, &v)
-	if !v.OK() {
-		return nil, Invalid(v.Violations())
+	// Every broken rule is reported, unknown and mistyped members first, then the rules that
+	// do not merely repeat them (a typo "protocl" also leaves "protocol" missing: both help).
+	all := decoded
+	for _, x := range v.Violations() {
+		if !validate.Covered(decoded, x.Field) {
+			all = append(all, x)
+		}
+	}
+	if len(all) > 0 {
+		return nil, Invalid(all)
 	}
 	return req, nil
 }

@@ -21,7 +21,11 @@ import (
 // null leaves the field unset. Violations come in a stable order: repeated members first,
 // then the rest by member name, depth first, array items by index.
 //
-// When Decode returns no violations, v holds the request; otherwise v is left untouched.
+// When Decode returns no violations, v holds the request. When it returns violations that all
+// name a field (the body is a JSON object), v still holds what could be read, as encoding/json
+// reads it: unknown members skipped, mistyped fields unset. The caller can then check its rules
+// too and report everything at once (see Covered). A violation of field "" (not JSON, not an
+// object) leaves v untouched.
 func Decode(data []byte, v any) []Violation {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -46,6 +50,8 @@ func Decode(data []byte, v any) []Violation {
 	}
 	check(&r, tree, reflect.TypeOf(v).Elem(), "")
 	if !r.OK() {
+		// Best effort, for the rules: Unmarshal skips what does not fit and goes on.
+		_ = json.Unmarshal(data, v)
 		return r.Violations()
 	}
 	if err := json.Unmarshal(data, v); err != nil {
@@ -356,4 +362,25 @@ func collectFields(t reflect.Type, m map[string]reflect.Type) {
 		}
 		level = next
 	}
+}
+
+// Covered reports whether field lies at or under a field of vs: a rule broken at such a field
+// (a "required" where the value had the wrong type) only repeats what decoding said.
+func Covered(vs []Violation, field string) bool {
+	for _, v := range vs {
+		if v.Field == field || strings.HasPrefix(field, v.Field+".") || strings.HasPrefix(field, v.Field+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// Located reports whether every violation names a field, so a decoded value was filled.
+func Located(vs []Violation) bool {
+	for _, v := range vs {
+		if v.Field == "" {
+			return false
+		}
+	}
+	return true
 }

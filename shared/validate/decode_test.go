@@ -158,8 +158,10 @@ func TestDecodeViolations(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Decode(%s) =\n  %v\nwant\n  %v", tt.in, got, tt.want)
 			}
-			if !reflect.DeepEqual(r, request{}) {
-				t.Errorf("Decode(%s) with violations filled the request: %+v", tt.in, r)
+			// Violations that name fields leave v filled as far as it could be read (for the
+			// rules); one that names no field means there was nothing to read.
+			if !Located(got) && !reflect.DeepEqual(r, request{}) {
+				t.Errorf("Decode(%s) with an unlocated violation filled the request: %+v", tt.in, r)
 			}
 		})
 	}
@@ -292,7 +294,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Decode(%q): check accepted what json.Unmarshal refused: %v", data, v)
 			}
 		}
-		if !reflect.DeepEqual(r, request{}) {
+		if !Located(vs) && !reflect.DeepEqual(r, request{}) {
 			t.Fatalf("Decode(%q) filled the request though it reported %v", data, vs)
 		}
 		var c custom

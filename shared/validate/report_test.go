@@ -104,3 +104,23 @@ func TestReportKeepsOrder(t *testing.T) {
 }
 
 func intp(n int) *int { return &n }
+
+func TestCoveredAndLocated(t *testing.T) {
+	vs := []Violation{{Field: "pool.members[1]", Message: "must be an object"}, {Field: "port", Message: "must be an integer"}}
+	for field, want := range map[string]bool{
+		"port":                 true,
+		"pool.members[1]":      true,
+		"pool.members[1].role": true,
+		"pool.members[10]":     false, // a different item, not a prefix match
+		"portal":               false,
+		"pool.members[0].role": false,
+		"pool":                 false,
+	} {
+		if got := Covered(vs, field); got != want {
+			t.Errorf("Covered(%q) = %v, want %v", field, got, want)
+		}
+	}
+	if !Located(vs) || Located(append(vs, Violation{Field: "", Message: "not an object"})) || !Located(nil) {
+		t.Error("Located: want true only when every violation names a field")
+	}
+}
