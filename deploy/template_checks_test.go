@@ -106,6 +106,43 @@ func TestTemplateChecksCatchBreakage(t *testing.T) {
 		{"substitution missing", func(t *testing.T, tpl template, _ string) {
 			delete(obj(tpl.props("CtyunCreatePolicyStateMachine")["DefinitionSubstitutions"]), "CtyunCreatePolicyFunctionArn")
 		}, "checklist", "DefinitionSubstitutions lacks"},
+		{"no idempotency table", func(t *testing.T, tpl template, _ string) {
+			delete(obj(at(tpl.props(ctyun), "Environment", "Variables")), "LBFN_IDEMPOTENCY_TABLE")
+		}, "checklist", "LBFN_IDEMPOTENCY_TABLE must be"},
+		{"idempotency table without TTL", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("IdempotencyTable"), "TimeToLiveSpecification")
+		}, "checklist", "TTL on expiration"},
+		{"idempotency table not encrypted", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("IdempotencyTable"), "SSESpecification")
+		}, "checklist", "IdempotencyTable: server-side encryption is off"},
+		{"idempotency table provisioned", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("IdempotencyTable"), "BillingMode")
+		}, "checklist", "PAY_PER_REQUEST"},
+		{"DynamoDB on every table", func(t *testing.T, tpl template, _ string) {
+			for _, p := range tpl.props(ctyun)["Policies"].([]any) {
+				for _, st := range asList(at(p, "Statement")) {
+					if obj(st)["Sid"] == "IdempotencyRecords" {
+						obj(st)["Resource"] = "*"
+					}
+				}
+			}
+		}, "checklist", "dynamodb:PutItem must be scoped"},
+		{"DynamoDB beyond the item calls", func(t *testing.T, tpl template, _ string) {
+			tpl.props(ctyun)["Policies"] = append(tpl.props(ctyun)["Policies"].([]any), map[string]any{"Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": map[string]any{"Fn::GetAtt": []any{"IdempotencyTable", "Arn"}}}}})
+		}, "checklist", "dynamodb:Scan is more than"},
+		{"DynamoDB call missing", func(t *testing.T, tpl template, _ string) {
+			for _, p := range tpl.props("HuaweiCreatePoolFunction")["Policies"].([]any) {
+				for _, st := range asList(at(p, "Statement")) {
+					if obj(st)["Sid"] == "IdempotencyRecords" {
+						obj(st)["Action"] = []any{"dynamodb:GetItem", "dynamodb:PutItem"}
+					}
+				}
+			}
+		}, "checklist", "no dynamodb:DeleteItem"},
+		{"breaks the CloudFormation spec: unknown table property", func(t *testing.T, tpl template, _ string) {
+			tpl.props("IdempotencyTable")["TimeToLive"] = map[string]any{"AttributeName": "expiration", "Enabled": true}
+		}, "cfnspec", "TimeToLive: unknown property"},
 		{"state machine without tracing", func(t *testing.T, tpl template, _ string) {
 			delete(tpl.props("CtyunCreatePolicyStateMachine"), "Tracing")
 		}, "checklist", "tracing is off"},

@@ -235,6 +235,7 @@ func checklist(tpl template, dir string) []string {
 		}
 	}
 	isQueue := func(id string) bool { return obj(res[id])["Type"] == "AWS::SQS::Queue" }
+	idempotencyTables := map[string]bool{}
 
 	for _, name := range functionNames {
 		id := logicalID(name)
@@ -297,6 +298,13 @@ func checklist(tpl template, dir string) []string {
 		if !canRead {
 			fail("%s: no secretsmanager:GetSecretValue scoped to the secret", id)
 		}
+		table := refTo(env["LBFN_IDEMPOTENCY_TABLE"])
+		if obj(res[table])["Type"] != "AWS::DynamoDB::Table" {
+			fail("%s: LBFN_IDEMPOTENCY_TABLE must be !Ref to a DynamoDB table", id)
+		} else {
+			idempotencyTables[table] = true
+			problems = append(problems, checkTableAccess(id, table, policies)...)
+		}
 
 		var sqsEvents, httpEvents int
 		for evName, ev := range obj(tpl.props(id)["Events"]) {
@@ -348,7 +356,69 @@ func checklist(tpl template, dir string) []string {
 	if !apiURL {
 		fail("Outputs: no HTTP API URL")
 	}
+	for table := range idempotencyTables {
+		problems = append(problems, checkIdempotencyTable(tpl, table)...)
+	}
 	problems = append(problems, checkStateMachine(tpl, dir, outputRefs)...)
+	return problems
+}
+
+// idempotencyActions are the item calls shared/idempotency makes: all a function may do on
+// its idempotency table, and nowhere else.
+var idempotencyActions = []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}
+
+// checkTableAccess checks a function's DynamoDB permissions: exactly the idempotency calls,
+// scoped to its idempotency table.
+func checkTableAccess(fn, table string, policies []any) []string {
+	var problems []string
+	granted := map[string]bool{}
+	for _, p := range policies {
+		for _, st := range asList(at(p, "Statement")) {
+			for _, a := range asList(obj(st)["Action"]) {
+				action, _ := a.(string)
+				if !strings.HasPrefix(action, "dynamodb:") {
+					continue
+				}
+				res := asList(obj(st)["Resource"])
+				if r, attr := getAttOf(at(res, "0")); len(res) != 1 || r != table || attr != "Arn" {
+					problems = append(problems, fmt.Sprintf("%s: %s must be scoped to !GetAtt %s.Arn only", fn, action, table))
+				}
+				if !slices.Contains(idempotencyActions, action) {
+					problems = append(problems, fmt.Sprintf("%s: %s is more than the idempotency store needs", fn, action))
+				}
+				granted[action] = true
+			}
+		}
+	}
+	for _, a := range idempotencyActions {
+		if !granted[a] {
+			problems = append(problems, fmt.Sprintf("%s: no %s on %s", fn, a, table))
+		}
+	}
+	return problems
+}
+
+// checkIdempotencyTable checks the table's layout against shared/idempotency's records: key
+// "id" (a string), TTL on "expiration", on-demand capacity, and encryption.
+func checkIdempotencyTable(tpl template, table string) []string {
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	p := tpl.props(table)
+	if at(p, "KeySchema", "0", "AttributeName") != "id" || at(p, "KeySchema", "0", "KeyType") != "HASH" || len(asList(p["KeySchema"])) != 1 {
+		fail("%s: KeySchema must be the one HASH key id", table)
+	}
+	if at(p, "AttributeDefinitions", "0", "AttributeName") != "id" || at(p, "AttributeDefinitions", "0", "AttributeType") != "S" {
+		fail("%s: AttributeDefinitions must define id as S", table)
+	}
+	if at(p, "TimeToLiveSpecification", "AttributeName") != "expiration" || at(p, "TimeToLiveSpecification", "Enabled") != true {
+		fail("%s: TimeToLiveSpecification must enable TTL on expiration", table)
+	}
+	if p["BillingMode"] != "PAY_PER_REQUEST" {
+		fail("%s: BillingMode must be PAY_PER_REQUEST", table)
+	}
+	if at(p, "SSESpecification", "SSEEnabled") != true {
+		fail("%s: server-side encryption is off (SSESpecification.SSEEnabled)", table)
+	}
 	return problems
 }
 

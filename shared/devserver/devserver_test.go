@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/devserver"
 	"github.com/lbfn/lbfn/shared/emulator"
+	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -101,9 +103,10 @@ func TestEmulated(t *testing.T) {
 // webhookSecret is the LBFN_WEBHOOK_SECRET of TestServer: post signs with it.
 const webhookSecret = "devserver-test-webhook-secret"
 
-// TestServer starts the one dev server of this process (the functions read the environment
-// once) on ephemeral ports, with no credentials and a webhook secret, and drives every
-// function through it.
+// TestServer starts a dev server on ephemeral ports, with no credentials and a webhook secret,
+// and drives every function through it. It serves fresh copies of the functions: each
+// operation connects once per process, so the shared ones would keep the first run's
+// emulator address under go test -count=2.
 func TestServer(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("LBFN_WEBHOOK_SECRET", webhookSecret)
@@ -111,7 +114,11 @@ func TestServer(t *testing.T) {
 	t.Setenv("LBFN_CTYUN_POLL_FIRST", "5ms")
 	t.Setenv("LBFN_CTYUN_POLL_MAX", "10ms")
 
-	srv, err := devserver.Start(devserver.Config{Addr: "127.0.0.1:0", EmulatorAddr: "127.0.0.1:0"})
+	var functions []op.Operation
+	for _, o := range devserver.Functions {
+		functions = append(functions, unconnected(t, o))
+	}
+	srv, err := devserver.Start(devserver.Config{Addr: "127.0.0.1:0", EmulatorAddr: "127.0.0.1:0", Functions: functions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +280,23 @@ func TestServer(t *testing.T) {
 			t.Errorf("unsigned request answered %d, want 401", resp.StatusCode)
 		}
 	})
+}
+
+// unconnected returns a copy of o, an *op.Spec, that has not connected yet: the same exported
+// fields (names, Connect, Validate, Call), none of the state of its once-per-process Connect.
+func unconnected(t *testing.T, o op.Operation) op.Operation {
+	t.Helper()
+	v := reflect.ValueOf(o)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		t.Fatalf("%s is a %T, not an *op.Spec", o.Function(), o)
+	}
+	fresh := reflect.New(v.Elem().Type())
+	for i := range v.Elem().NumField() {
+		if f := fresh.Elem().Field(i); f.CanSet() {
+			f.Set(v.Elem().Field(i))
+		}
+	}
+	return fresh.Interface().(op.Operation)
 }
 
 func readSample(t *testing.T, fn, file string) []byte {

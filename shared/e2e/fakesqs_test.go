@@ -15,13 +15,22 @@ const (
 	fakeAWSSecret = "e2e-aws-secret-access-key"
 )
 
-// fakeSQS accepts SQS JSON-protocol SendMessage calls signed with SigV4 by fakeAWSKeyID.
+// fakeSQS accepts SQS JSON-protocol SendMessage and ChangeMessageVisibility calls signed with
+// SigV4 by fakeAWSKeyID.
 type fakeSQS struct {
-	url  string
-	mu   sync.Mutex
-	msgs []sqsMessage
+	url        string
+	mu         sync.Mutex
+	msgs       []sqsMessage
+	visibility []visibilityChange
 	// down makes every call fail with 500.
 	down bool
+}
+
+// visibilityChange is one ChangeMessageVisibility call.
+type visibilityChange struct {
+	QueueURL          string `json:"QueueUrl"`
+	ReceiptHandle     string `json:"ReceiptHandle"`
+	VisibilityTimeout int    `json:"VisibilityTimeout"`
 }
 
 type sqsMessage struct {
@@ -38,10 +47,14 @@ func newFakeSQS(t *testing.T) *fakeSQS {
 	return q
 }
 
-// env points a function's failure queue at q.
+// env points a function's failure queue, and every other SQS call, at q.
 func (q *fakeSQS) env() []string {
+	return append(q.endpointEnv(), "LBFN_FAILURE_QUEUE_URL="+q.url+"/123456789012/lbfn-failures")
+}
+
+// endpointEnv points a function's SQS calls at q, without a failure queue.
+func (q *fakeSQS) endpointEnv() []string {
 	return []string{
-		"LBFN_FAILURE_QUEUE_URL=" + q.url + "/123456789012/lbfn-failures",
 		"LBFN_SQS_ENDPOINT=" + q.url,
 		"AWS_ACCESS_KEY_ID=" + fakeAWSKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + fakeAWSSecret,
@@ -51,7 +64,8 @@ func (q *fakeSQS) env() []string {
 
 func (q *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
-	if r.Header.Get("X-Amz-Target") != "AmazonSQS.SendMessage" ||
+	target := r.Header.Get("X-Amz-Target")
+	if (target != "AmazonSQS.SendMessage" && target != "AmazonSQS.ChangeMessageVisibility") ||
 		!strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+fakeAWSKeyID+"/") || !strings.Contains(auth, "/sqs/aws4_request") ||
 		r.Header.Get("X-Amz-Security-Token") == "" {
 		w.WriteHeader(http.StatusBadRequest)
@@ -63,6 +77,18 @@ func (q *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	if q.down {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, `{"__type":"com.amazonaws.sqs#InternalError","message":"down"}`)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if target == "AmazonSQS.ChangeMessageVisibility" {
+		var c visibilityChange
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil || c.ReceiptHandle == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"__type":"com.amazonaws.sqs#ReceiptHandleIsInvalid","message":"The input receipt handle is invalid."}`)
+			return
+		}
+		q.visibility = append(q.visibility, c)
+		_, _ = io.WriteString(w, `{}`)
 		return
 	}
 	var in struct {
@@ -79,7 +105,6 @@ func (q *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 		m.Attributes[k] = v.StringValue
 	}
 	q.msgs = append(q.msgs, m)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	_, _ = io.WriteString(w, `{"MD5OfMessageBody":"00000000000000000000000000000000","MessageId":"fake-1"}`)
 }
 
@@ -87,4 +112,10 @@ func (q *fakeSQS) messages() []sqsMessage {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return append([]sqsMessage(nil), q.msgs...)
+}
+
+func (q *fakeSQS) visibilityChanges() []visibilityChange {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]visibilityChange(nil), q.visibility...)
 }

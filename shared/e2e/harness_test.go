@@ -8,8 +8,9 @@
 //   - startFunction(t, fn, cloudURL, extraEnv...) runs fn pointed at the emulator with the demo
 //     credentials (extraEnv entries override), and fails the test at cleanup if the function's
 //     logs reveal a secret;
-//   - newFakeSQS(t) is a fake SQS (SendMessage) for LBFN_FAILURE_QUEUE_URL; sqsEnv gives the
-//     variables that point a function at it.
+//   - newFakeSQS(t) is a fake SQS (SendMessage, ChangeMessageVisibility); its env gives the
+//     variables that point a function's failure queue and SQS calls at it, endpointEnv the
+//     SQS calls only.
 package e2e
 
 import (

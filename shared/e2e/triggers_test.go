@@ -58,7 +58,7 @@ func result(t *testing.T, b []byte) *op.Result {
 func sqsEvent(t *testing.T, records ...[2]string) []byte {
 	var e events.SQSEvent
 	for _, r := range records {
-		e.Records = append(e.Records, events.SQSMessage{MessageId: r[0], Body: r[1], EventSource: "aws:sqs",
+		e.Records = append(e.Records, events.SQSMessage{MessageId: r[0], ReceiptHandle: "rh-" + r[0], Body: r[1], EventSource: "aws:sqs",
 			EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:lbfn-requests", AWSRegion: "us-east-1"})
 	}
 	return mustJSON(t, e)
@@ -348,7 +348,9 @@ func TestDirectTypedErrors(t *testing.T) {
 
 func TestCTyunInProgress(t *testing.T) {
 	emu, cloud := newCloudWith(t, emulator.Options{CTyunDoneAfter: time.Hour})
-	fn := startFunction(t, "ctyun-create-policy", cloud, "LBFN_DEADLINE_MARGIN=200ms")
+	// SQS calls go to the fake, but there is no failure queue.
+	sqs := newFakeSQS(t)
+	fn := startFunction(t, "ctyun-create-policy", cloud, append(sqs.endpointEnv(), "LBFN_DEADLINE_MARGIN=200ms")...)
 
 	// HTTP on a short deadline: 202 with what is needed to continue.
 	resp, errType, err := fn.InvokeJSON(apiGatewayEvent(ctyunPolicy, map[string]string{"idempotency-key": "policy-1"}, false), 700*time.Millisecond)
@@ -392,6 +394,19 @@ func TestCTyunInProgress(t *testing.T) {
 	// q-2 is a permanent failure without a failure queue: redelivered too, so the DLQ gets it.
 	if !slices.Equal(ids, []string{"q-1", "q-2"}) {
 		t.Errorf("batchItemFailures %v", ids)
+	}
+	// Only q-1, in progress, comes back when CTyun says to look again rather than after the
+	// queue's visibility timeout: q-2 keeps the queue's timeout.
+	changes := sqs.visibilityChanges()
+	// The wait CTyun needs is the poll interval (LBFN_CTYUN_POLL_MAX=50ms): one second, as the
+	// HTTP answer above said.
+	want := []visibilityChange{{QueueURL: sqs.url + "/123456789012/lbfn-requests", ReceiptHandle: "rh-q-1",
+		VisibilityTimeout: res.RetryAfterSeconds}}
+	if !slices.Equal(changes, want) {
+		t.Errorf("ChangeMessageVisibility calls %+v, want %+v", changes, want)
+	}
+	if len(sqs.messages()) != 0 {
+		t.Errorf("messages sent without a failure queue: %+v", sqs.messages())
 	}
 }
 

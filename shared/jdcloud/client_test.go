@@ -405,7 +405,9 @@ func TestConnect(t *testing.T) {
 }
 
 // TestRun goes through op.Run, the path every trigger takes: a dry run sends nothing, a real
-// run answers the contract's result.
+// run answers the contract's result. It runs a fresh copy of jdcloud.CreateBackend: the
+// operation connects once per process, so under go test -count=2 the shared one would keep
+// the first run's emulator address.
 func TestRun(t *testing.T) {
 	em := emulator.New(emulator.Options{})
 	srv := httptest.NewServer(em)
@@ -413,11 +415,14 @@ func TestRun(t *testing.T) {
 	t.Setenv("JDCLOUD_ACCESS_KEY", emulator.DemoAccessKey)
 	t.Setenv("JDCLOUD_SECRET_KEY", emulator.DemoSecretKey)
 	t.Setenv("JDCLOUD_LB_ENDPOINT", srv.URL)
-	dry := op.Run(context.Background(), jdcloud.CreateBackend, patched(t, `{"dryRun":true}`), op.Meta{})
+	spec := jdcloud.CreateBackend.(*op.Spec[jdcloud.CreateBackendRequest, *jdcloud.Client])
+	createBackend := &op.Spec[jdcloud.CreateBackendRequest, *jdcloud.Client]{FunctionName: spec.FunctionName,
+		ProviderName: spec.ProviderName, Connect: spec.Connect, Validate: spec.Validate, Call: spec.Call}
+	dry := op.Run(context.Background(), createBackend, patched(t, `{"dryRun":true}`), op.Meta{})
 	if !dry.OK || dry.Status != op.StatusValidated || em.RequestCount("") != 0 {
 		t.Fatalf("dry run %+v", dry)
 	}
-	res := op.Run(context.Background(), jdcloud.CreateBackend, []byte(baseRequest), op.Meta{})
+	res := op.Run(context.Background(), createBackend, []byte(baseRequest), op.Meta{})
 	if !res.OK || res.Status != op.StatusCreated || res.Function != "jdcloud-create-backend" || res.Provider != "jdcloud" ||
 		!strings.HasPrefix(res.ID, "backend-") {
 		t.Fatalf("result %+v (error %+v)", res, res.Error)

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/lbfn/lbfn/shared/failqueue"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/secrets"
+	"github.com/lbfn/lbfn/shared/sqsapi"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -73,7 +73,8 @@ func (f *Function) handler(ctx context.Context) *trigger.Handler {
 }
 
 // setup applies the secrets first (they may hold LBFN_WEBHOOK_SECRET), then reads the
-// trigger settings and the failure queue.
+// trigger settings and the SQS client: the failure queue, and the visibility changes that
+// bring a queued creation still in progress back when its provider says to look again.
 func (f *Function) setup(ctx context.Context) (*trigger.Handler, error) {
 	if err := secrets.Apply(ctx); err != nil {
 		return nil, err
@@ -82,12 +83,15 @@ func (f *Function) setup(ctx context.Context) (*trigger.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := failqueue.FromEnv()
+	sqs, q, err := sqsapi.FromEnv()
 	if err != nil {
 		return nil, err
 	}
 	if q != nil {
 		opts.FailureQueue = q
+	}
+	if sqs != nil {
+		opts.Visibility = sqs
 	}
 	opts.Logger = f.log
 	return trigger.New(f.op, opts), nil

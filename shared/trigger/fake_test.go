@@ -18,6 +18,8 @@ type fakeRequest struct {
 	Outcome string `json:"outcome,omitempty"`
 	// SleepMs makes Call wait, to observe concurrency.
 	SleepMs int `json:"sleepMs,omitempty"`
+	// RetryAfterS is the wait an in_progress outcome asks for: 0 means 5 s, negative none.
+	RetryAfterS int `json:"retryAfterS,omitempty"`
 }
 
 // fakeClient counts calls and the most that ran at once.
@@ -67,8 +69,12 @@ func newFakeOp() (op.Operation, *fakeClient) {
 				return op.Outcome{Status: op.StatusCreated, ID: "id-" + r.Name, RequestID: "req-1", Attempts: 1,
 					Response: json.RawMessage(`{"id":"id-` + r.Name + `"}`)}, nil
 			case "in_progress":
+				after := 5 * time.Second
+				if r.RetryAfterS != 0 {
+					after = time.Duration(max(r.RetryAfterS, 0)) * time.Second
+				}
 				return op.Outcome{Status: op.StatusInProgress, Attempts: 1, ClientToken: "tok-" + call.IdempotencyKey,
-					RetryAfter: 5 * time.Second, Request: json.RawMessage(`{"name":"` + r.Name + `","outcome":"in_progress"}`)}, nil
+					RetryAfter: after, Request: json.RawMessage(`{"name":"` + r.Name + `","outcome":"in_progress"}`)}, nil
 			case "panic":
 				panic("fake panic")
 			}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -24,7 +25,8 @@ func (e *BatchError) Error() string {
 
 // handleSQS runs the records of a batch concurrently, up to SQSConcurrency at once, and
 // answers which ones SQS must deliver again: retryable failures, in_progress results (the
-// redelivered message resumes the same creation under the same idempotency key), and
+// redelivered message resumes the same creation under the same idempotency key, and comes
+// back after the result's retryAfterSeconds when Options.Visibility is set), and
 // permanent failures that could not be put on the failure queue (the queue's redrive policy
 // then moves them to its DLQ). Nothing is dropped.
 func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
@@ -69,12 +71,36 @@ func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
 	body := []byte(rec.Body)
 	res := h.run(ctx, body, meta)
 	switch {
+	case res.OK && res.Status == op.StatusInProgress:
+		h.redeliverAfter(ctx, rec, res)
+		return false
 	case res.OK:
-		return res.Status != op.StatusInProgress
+		return true
 	case res.Err().Retryable:
 		return false
 	}
 	return h.keep(ctx, meta, body, res) == nil
+}
+
+// redeliverAfter asks SQS to deliver a record still in progress again when its result says to
+// look again (retryAfterSeconds), rather than after the queue's visibility timeout, which
+// must outlast a whole invocation and so is far longer than a creation needs between looks.
+// A failure is logged and otherwise ignored: the record still comes back, only later.
+func (h *Handler) redeliverAfter(ctx context.Context, rec events.SQSMessage, res *op.Result) {
+	if h.opts.Visibility == nil || res.RetryAfterSeconds <= 0 {
+		return
+	}
+	after := time.Duration(res.RetryAfterSeconds) * time.Second
+	if err := h.opts.Visibility.ChangeVisibility(ctx, rec.EventSourceARN, rec.ReceiptHandle, after); err != nil {
+		h.log.WarnContext(ctx, "could not bring the message back sooner: it returns after the queue's visibility timeout",
+			"function", res.Function, "trigger", "sqs", "messageId", rec.MessageId, "error", err.Error())
+	}
+}
+
+// A VisibilityChanger sets when SQS delivers a received message again: timeout from now (SQS
+// ChangeMessageVisibility on the queue queueARN names). sqsapi.Client is the SQS one.
+type VisibilityChanger interface {
+	ChangeVisibility(ctx context.Context, queueARN, receiptHandle string, timeout time.Duration) error
 }
 
 // handleSNS runs each record (SNS sends one) and returns an error when one failed in a way

@@ -21,12 +21,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/lbfn/lbfn/shared/config"
+	"github.com/lbfn/lbfn/shared/idempotency"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/reply"
 )
 
 // A FailureQueue keeps permanent failures (a request that will never succeed as written), so
-// they are neither retried forever nor dropped. failqueue.Queue is the SQS one.
+// they are neither retried forever nor dropped. sqsapi.Queue is the SQS one.
 type FailureQueue interface {
 	Send(ctx context.Context, body string, attributes map[string]string) error
 }
@@ -45,6 +46,10 @@ type Options struct {
 	// none, and such a record is left to the queue's redrive policy (SQS) or logged in full
 	// (SNS).
 	FailureQueue FailureQueue
+	// Visibility, when set, makes an SQS record still in progress come back when its result
+	// says to try again (retryAfterSeconds) rather than after the queue's visibility timeout;
+	// nil leaves the queue's timeout.
+	Visibility VisibilityChanger
 	// Logger receives one line per outcome. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock of the webhook timestamp check. Default time.Now.
@@ -61,15 +66,15 @@ type settings struct {
 	WebhookSecret  string        `envconfig:"LBFN_WEBHOOK_SECRET"`
 	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
 	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
-	IdempotencyTTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
 }
 
 // maxSQSConcurrency caps LBFN_SQS_CONCURRENCY: a Lambda SQS batch holds at most 10,000
 // records, but a cloud API is not helped by more than this many calls at once from one process.
 const maxSQSConcurrency = 100
 
-// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY, LBFN_REQUEST_TIMEOUT and
-// LBFN_IDEMPOTENCY_TTL (how long an in-memory Store remembers a creation). The
+// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY, LBFN_REQUEST_TIMEOUT and the
+// idempotency store's settings (idempotency.FromEnv: the DynamoDB table LBFN_IDEMPOTENCY_TABLE,
+// else the process's memory, for LBFN_IDEMPOTENCY_TTL). The
 // failure queue, logger and clock are the caller's to add. Its error is an *op.Error of kind
 // config naming the variable.
 func LoadOptions() (Options, error) {
@@ -83,8 +88,12 @@ func LoadOptions() (Options, error) {
 	if s.RequestTimeout < 0 {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
 	}
+	store, err := idempotency.FromEnv()
+	if err != nil {
+		return Options{}, err
+	}
 	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout,
-		Store: &op.MemoryStore{TTL: s.IdempotencyTTL}}, nil
+		Store: store}, nil
 }
 
 // Handler runs one operation for every trigger. It is safe for concurrent use (Lambda's

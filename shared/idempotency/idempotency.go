@@ -1,0 +1,456 @@
+// Package idempotency keeps op.Store records in Amazon DynamoDB, so that a creation delivered
+// again to another Lambda instance (a redelivered SQS message, a retried HTTP call) answers the
+// first result instead of creating a second resource. The in-process op.MemoryStore covers
+// one warm instance only.
+//
+// The record layout and its rules are those of Powertools for AWS Lambda's idempotency
+// utility: one item per key, claimed IN_PROGRESS with a conditional PutItem, then COMPLETED
+// with the stored result, or deleted after a failure so the next delivery runs again. Records
+// expire by their own timestamps, never by DynamoDB's TTL deletion, which may lag for days.
+//
+// It speaks DynamoDB's JSON protocol signed with aws-sdk-go-v2's SigV4 signer over the
+// project's retrying transport, as the failure queue speaks SQS: the SDK's DynamoDB client
+// would cost about 1 MB of every function's binary for four calls.
+package idempotency
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/lbfn/lbfn/shared/config"
+	"github.com/lbfn/lbfn/shared/httpx"
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// Settings are read from the environment.
+type Settings struct {
+	// Table is the DynamoDB table of the records; unset means the in-process store.
+	Table string `envconfig:"LBFN_IDEMPOTENCY_TABLE"`
+	// TTL is how long a finished creation is remembered.
+	TTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
+	// Endpoint overrides the DynamoDB endpoint (default https://dynamodb.{AWS_REGION}.amazonaws.com).
+	// It exists for tests against a local DynamoDB and accepts only a loopback host.
+	Endpoint        string `envconfig:"LBFN_DYNAMODB_ENDPOINT"`
+	Region          string `envconfig:"AWS_REGION"`
+	AccessKeyID     string `envconfig:"AWS_ACCESS_KEY_ID"`
+	SecretAccessKey string `envconfig:"AWS_SECRET_ACCESS_KEY"`
+	SessionToken    string `envconfig:"AWS_SESSION_TOKEN"`
+}
+
+// FromEnv returns the Store the environment describes: the DynamoDB table
+// LBFN_IDEMPOTENCY_TABLE names, or, when it is unset, an op.MemoryStore. Both remember a
+// finished creation for LBFN_IDEMPOTENCY_TTL. A setting that is present but unusable is an
+// *op.Error of kind config naming the variable.
+func FromEnv() (op.Store, error) {
+	var s Settings
+	if err := config.Load(&s); err != nil {
+		return nil, err
+	}
+	if s.TTL <= 0 {
+		return nil, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be positive, got %s", s.TTL)
+	}
+	if s.Table == "" {
+		return &op.MemoryStore{TTL: s.TTL}, nil
+	}
+	t, err := config.LoadTransport()
+	if err != nil {
+		return nil, err
+	}
+	// Every call is safe to repeat: a claim that landed unanswered is found again as this
+	// key's own IN_PROGRESS record (a retryable "in progress"), and a completion or a
+	// release only sets or removes the same item again.
+	store, err := New(s, t.Client(true))
+	if err != nil {
+		return nil, err
+	}
+	return store, nil
+}
+
+// DynamoDBStore is an op.Store in a DynamoDB table whose partition key is the string
+// attribute "id", with DynamoDB TTL on the number attribute "expiration". It is safe for
+// concurrent use.
+type DynamoDBStore struct {
+	table    string
+	ttl      time.Duration
+	endpoint string
+	region   string
+	creds    aws.Credentials
+	client   *httpx.Client
+	signer   *v4.Signer
+	// Now is the clock of record expiry and of signing; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns the store s describes, sending with client.
+func New(s Settings, client *httpx.Client) (*DynamoDBStore, error) {
+	if s.Table == "" {
+		return nil, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TABLE is not set")
+	}
+	if s.TTL <= 0 {
+		return nil, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be positive, got %s", s.TTL)
+	}
+	if s.Region == "" {
+		return nil, op.Errorf(op.KindConfig, "AWS_REGION is not set (needed for LBFN_IDEMPOTENCY_TABLE)")
+	}
+	if s.AccessKeyID == "" || s.SecretAccessKey == "" {
+		return nil, op.Errorf(op.KindConfig, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (needed for LBFN_IDEMPOTENCY_TABLE)")
+	}
+	endpoint := defaultEndpoint(s.Region)
+	if s.Endpoint != "" {
+		e, err := config.Endpoint("LBFN_DYNAMODB_ENDPOINT", s.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		if !op.IsLoopback(e.Hostname()) {
+			return nil, op.Errorf(op.KindConfig, "LBFN_DYNAMODB_ENDPOINT: only a loopback host is allowed (it exists for tests), got %q", e.Redacted())
+		}
+		endpoint = e.String()
+	}
+	return &DynamoDBStore{
+		table:    s.Table,
+		ttl:      s.TTL,
+		endpoint: endpoint + "/",
+		region:   s.Region,
+		creds:    aws.Credentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Source: "environment"},
+		client:   client,
+		signer:   v4.NewSigner(),
+	}, nil
+}
+
+// defaultEndpoint is DynamoDB's regional endpoint; the China regions live under their own domain.
+func defaultEndpoint(region string) string {
+	domain := "amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		domain = "amazonaws.com.cn"
+	}
+	return "https://dynamodb." + region + "." + domain
+}
+
+// Table returns the table's name.
+func (s *DynamoDBStore) Table() string { return s.table }
+
+// The record's attribute names and status values: Powertools', so that its documentation and
+// tools read our table too.
+const (
+	attrID         = "id"
+	attrExpiry     = "expiration"             // epoch seconds: the table's TTL attribute
+	attrLease      = "in_progress_expiration" // epoch milliseconds: the claim's lease
+	attrStatus     = "status"
+	attrHash       = "validation" // digest of the request the key was used for
+	attrData       = "data"       // the result JSON of a completed creation
+	statusProgress = "IN_PROGRESS"
+	statusComplete = "COMPLETED"
+)
+
+// claimCondition lets a claim replace only a record that does not hold the key any more: none,
+// an expired one, or a claim whose lease has passed.
+const claimCondition = "attribute_not_exists(#id) OR #expiration < :now OR (#status = :inprogress AND #lease < :nowms)"
+
+// maxClaims bounds the claim, read, claim again cycle when a record vanishes or lapses between
+// the claim and the read.
+const maxClaims = 3
+
+func (s *DynamoDBStore) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Claim implements op.Store: a conditional PutItem of an IN_PROGRESS record, and when another
+// record holds the key, a consistent read of it to say why.
+func (s *DynamoDBStore) Claim(ctx context.Context, key, hash string, lease time.Time) (*op.Result, error) {
+	for range maxClaims {
+		now := s.now()
+		expiry := now.Add(s.ttl)
+		if lease.After(expiry) { // the record must outlive its own lease
+			expiry = lease
+		}
+		in := putItemInput{
+			TableName: s.table,
+			Item: item{
+				attrID:     str(key),
+				attrStatus: str(statusProgress),
+				attrHash:   str(hash),
+				attrExpiry: num(epochSeconds(expiry)),
+				attrLease:  num(lease.UnixMilli()),
+			},
+			ConditionExpression: claimCondition,
+			ExpressionAttributeNames: map[string]string{
+				"#id": attrID, "#expiration": attrExpiry, "#status": attrStatus, "#lease": attrLease,
+			},
+			ExpressionAttributeValues: item{
+				":now":        num(now.Unix()),
+				":nowms":      num(now.UnixMilli()),
+				":inprogress": str(statusProgress),
+			},
+		}
+		err := s.call(ctx, "PutItem", in, nil)
+		if err == nil {
+			return nil, nil
+		}
+		if !isConditionFailed(err) {
+			return nil, err
+		}
+		rec, err := s.get(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil || rec.lapsed(now) {
+			continue // gone or lapsed since the claim: claim again
+		}
+		return rec.answer(hash)
+	}
+	return nil, op.ErrInProgress
+}
+
+// Complete implements op.Store: the record becomes COMPLETED with the result, for the TTL.
+func (s *DynamoDBStore) Complete(ctx context.Context, key, hash string, res *op.Result) error {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return unavailable("encoding the result", err)
+	}
+	in := putItemInput{
+		TableName: s.table,
+		Item: item{
+			attrID:     str(key),
+			attrStatus: str(statusComplete),
+			attrHash:   str(hash),
+			attrExpiry: num(epochSeconds(s.now().Add(s.ttl))),
+			attrData:   str(string(data)),
+		},
+	}
+	return s.call(ctx, "PutItem", in, nil)
+}
+
+// Release implements op.Store: the record is deleted, so the next delivery runs again.
+func (s *DynamoDBStore) Release(ctx context.Context, key string) error {
+	return s.call(ctx, "DeleteItem", keyInput{TableName: s.table, Key: item{attrID: str(key)}}, nil)
+}
+
+// record is a stored item, read back.
+type record struct {
+	status string
+	hash   string
+	expiry int64 // epoch seconds
+	lease  int64 // epoch milliseconds
+	data   string
+}
+
+func (s *DynamoDBStore) get(ctx context.Context, key string) (*record, error) {
+	var out struct {
+		Item item `json:"Item"`
+	}
+	in := keyInput{TableName: s.table, Key: item{attrID: str(key)}, ConsistentRead: true}
+	if err := s.call(ctx, "GetItem", in, &out); err != nil {
+		return nil, err
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	return &record{
+		status: out.Item.str(attrStatus),
+		hash:   out.Item.str(attrHash),
+		expiry: out.Item.num(attrExpiry),
+		lease:  out.Item.num(attrLease),
+		data:   out.Item.str(attrData),
+	}, nil
+}
+
+// lapsed reports whether the record no longer holds its key at now, by the claim condition's
+// own rule.
+func (r *record) lapsed(now time.Time) bool {
+	return r.expiry < now.Unix() || (r.status == statusProgress && r.lease < now.UnixMilli())
+}
+
+// answer is Claim's answer for a record that holds the key.
+func (r *record) answer(hash string) (*op.Result, error) {
+	switch {
+	case r.hash != hash:
+		return nil, op.ErrKeyReused
+	case r.status == statusComplete:
+		var res op.Result
+		if err := json.Unmarshal([]byte(r.data), &res); err != nil {
+			return nil, unavailable("reading the stored result", err)
+		}
+		return &res, nil
+	default:
+		return nil, op.ErrInProgress
+	}
+}
+
+// epochSeconds rounds t up to a whole second, so a record never expires early.
+func epochSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// An attribute value in DynamoDB's JSON: a string or a number (sent as a decimal string).
+type attribute struct {
+	S *string `json:"S,omitempty"`
+	N *string `json:"N,omitempty"`
+}
+
+type item map[string]attribute
+
+func str(s string) attribute { return attribute{S: &s} }
+
+func num(n int64) attribute {
+	s := strconv.FormatInt(n, 10)
+	return attribute{N: &s}
+}
+
+func (it item) str(name string) string {
+	if v := it[name].S; v != nil {
+		return *v
+	}
+	return ""
+}
+
+func (it item) num(name string) int64 {
+	if v := it[name].N; v != nil {
+		n, _ := strconv.ParseInt(*v, 10, 64)
+		return n
+	}
+	return 0
+}
+
+type putItemInput struct {
+	TableName                 string            `json:"TableName"`
+	Item                      item              `json:"Item"`
+	ConditionExpression       string            `json:"ConditionExpression,omitempty"`
+	ExpressionAttributeNames  map[string]string `json:"ExpressionAttributeNames,omitempty"`
+	ExpressionAttributeValues item              `json:"ExpressionAttributeValues,omitempty"`
+}
+
+// keyInput is the input of GetItem and DeleteItem.
+type keyInput struct {
+	TableName      string `json:"TableName"`
+	Key            item   `json:"Key"`
+	ConsistentRead bool   `json:"ConsistentRead,omitempty"`
+}
+
+// apiError is a DynamoDB error answer, after the transport's retries.
+type apiError struct {
+	status int
+	code   string // the __type after its namespace: "ConditionalCheckFailedException"
+}
+
+func (e *apiError) Error() string { return "HTTP " + strconv.Itoa(e.status) + " " + e.code }
+
+func isConditionFailed(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.code == "ConditionalCheckFailedException"
+}
+
+// throttlingCodes are DynamoDB's "slow down" answers, sent as 400: worth another attempt.
+var throttlingCodes = map[string]bool{
+	"ProvisionedThroughputExceededException": true,
+	"ThrottlingException":                    true,
+	"RequestLimitExceeded":                   true,
+}
+
+// retryable retries what httpx retries by default (429, 5xx) and DynamoDB's throttling 400s.
+func retryable(r *httpx.Response) (bool, time.Duration) {
+	if retry, after := httpx.DefaultRetryable(r); retry {
+		return true, after
+	}
+	code, _ := errorBody(r.Body)
+	return r.StatusCode == http.StatusBadRequest && throttlingCodes[code], 0
+}
+
+// errorBody reads a DynamoDB error answer: its code without the namespace, and its message.
+func errorBody(body []byte) (code, message string) {
+	var e struct {
+		Type     string `json:"__type"`
+		Message  string `json:"message"`
+		MessageU string `json:"Message"`
+	}
+	_ = json.Unmarshal(body, &e)
+	code = e.Type
+	if i := strings.LastIndexAny(code, "#."); i >= 0 {
+		code = code[i+1:]
+	}
+	message = e.Message
+	if message == "" {
+		message = e.MessageU
+	}
+	return code, message
+}
+
+// call sends one DynamoDB action and decodes its answer into out (when not nil). Every
+// failure is an *op.Error of kind unavailable, retryable, whose message names the action and
+// DynamoDB's code but never a credential; a refusal carries an *apiError as its cause.
+func (s *DynamoDBStore) call(ctx context.Context, action string, in, out any) error {
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return unavailable(action, err)
+	}
+	req := httpx.Request{
+		Method: http.MethodPost,
+		URL:    s.endpoint,
+		Header: http.Header{
+			"Content-Type": {"application/x-amz-json-1.0"},
+			"X-Amz-Target": {"DynamoDB_20120810." + action},
+		},
+		Body: payload,
+	}
+	resp, err := s.client.Do(ctx, req, s.sign, retryable)
+	if err != nil {
+		return unavailable(action, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		if out != nil && json.Unmarshal(resp.Body, out) != nil {
+			return unavailable(action, &apiError{status: resp.StatusCode, code: "unreadable answer"})
+		}
+		return nil
+	}
+	code, message := errorBody(resp.Body)
+	e := unavailable(action, &apiError{status: resp.StatusCode, code: code})
+	e.Message += ": DynamoDB answered " + strconv.Itoa(resp.StatusCode) + " " + strings.TrimSpace(code+" "+s.scrub(message))
+	return e
+}
+
+// scrub keeps the first line of a DynamoDB message, bounded, with any credential removed:
+// a signature mismatch answer goes on with the canonical request, which names the session token.
+func (s *DynamoDBStore) scrub(message string) string {
+	message, _, _ = strings.Cut(message, "\n")
+	for _, secret := range []string{s.creds.SecretAccessKey, s.creds.SessionToken, s.creds.AccessKeyID} {
+		if secret != "" {
+			message = strings.ReplaceAll(message, secret, "[redacted]")
+		}
+	}
+	if len(message) > 200 {
+		message = message[:200] + "..."
+	}
+	return message
+}
+
+// unavailable is the one failure of the store: retryable, since without the claim nothing
+// is created, and the next delivery finds the store again.
+func unavailable(action string, cause error) *op.Error {
+	msg := "idempotency store: DynamoDB " + action + " failed"
+	if e, ok := cause.(*op.Error); ok {
+		msg += ": " + e.Message
+	}
+	return &op.Error{Kind: op.KindUnavailable, Retryable: true, Message: msg, Err: cause}
+}
+
+// sign adds a fresh SigV4 signature to one attempt.
+func (s *DynamoDBStore) sign(r *http.Request, body []byte) error {
+	sum := sha256.Sum256(body)
+	return s.signer.SignHTTP(r.Context(), s.creds, r, hex.EncodeToString(sum[:]), "dynamodb", s.region, s.now().UTC())
+}
