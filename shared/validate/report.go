@@ -26,7 +26,12 @@ func (v Violation) String() string {
 }
 
 // Join returns the path of the member name inside the object at parent.
+// An empty member name is written [""], so that no field but the whole request has the
+// empty path.
 func Join(parent, name string) string {
+	if name == "" {
+		return parent + `[""]`
+	}
 	if parent == "" {
 		return name
 	}

@@ -124,3 +124,16 @@ func TestCoveredAndLocated(t *testing.T) {
 		t.Error("Located: want true only when every violation names a field")
 	}
 }
+
+func TestJoinEmptyName(t *testing.T) {
+	for _, tt := range []struct{ parent, name, want string }{
+		{"", "", `[""]`},
+		{"pool", "", `pool[""]`},
+		{"", "pool", "pool"},
+		{"pool", "name", "pool.name"},
+	} {
+		if got := Join(tt.parent, tt.name); got != tt.want {
+			t.Errorf("Join(%q, %q) = %q, want %q", tt.parent, tt.name, got, tt.want)
+		}
+	}
+}
