@@ -8,25 +8,20 @@
 // with the stored result, or deleted after a failure so the next delivery runs again. Records
 // expire by their own timestamps, never by DynamoDB's TTL deletion, which may lag for days.
 //
-// It speaks DynamoDB's JSON protocol signed with aws-sdk-go-v2's SigV4 signer over the
-// project's retrying transport, as the failure queue speaks SQS: the SDK's DynamoDB client
+// It speaks DynamoDB's JSON protocol through shared/awsjson (aws-sdk-go-v2's SigV4 signer over
+// the project's retrying transport), as the failure queue speaks SQS: the SDK's DynamoDB client
 // would cost about 1 MB of every function's binary for four calls.
 package idempotency
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
+	"github.com/lbfn/lbfn/shared/awsjson"
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
@@ -80,13 +75,9 @@ func FromEnv() (op.Store, error) {
 // attribute "id", with DynamoDB TTL on the number attribute "expiration". It is safe for
 // concurrent use.
 type DynamoDBStore struct {
-	table    string
-	ttl      time.Duration
-	endpoint string
-	region   string
-	creds    aws.Credentials
-	client   *httpx.Client
-	signer   *v4.Signer
+	table string
+	ttl   time.Duration
+	api   *awsjson.Client
 	// Now is the clock of record expiry and of signing; nil means time.Now.
 	Now func() time.Time
 }
@@ -99,42 +90,35 @@ func New(s Settings, client *httpx.Client) (*DynamoDBStore, error) {
 	if s.TTL <= 0 {
 		return nil, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be positive, got %s", s.TTL)
 	}
-	if s.Region == "" {
-		return nil, op.Errorf(op.KindConfig, "AWS_REGION is not set (needed for LBFN_IDEMPOTENCY_TABLE)")
+	store := &DynamoDBStore{table: s.Table, ttl: s.TTL}
+	cfg := awsjson.Config{
+		Service: "dynamodb", TargetPrefix: "DynamoDB_20120810", JSONVersion: "1.0",
+		Env:     awsjson.Env{Region: s.Region, AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken},
+		Purpose: "needed for LBFN_IDEMPOTENCY_TABLE",
+		// DynamoDB sends its throttling answers as 400s: worth another attempt.
+		Retryable: awsjson.RetryThrottled,
+		Now:       store.now,
 	}
-	if s.AccessKeyID == "" || s.SecretAccessKey == "" {
-		return nil, op.Errorf(op.KindConfig, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (needed for LBFN_IDEMPOTENCY_TABLE)")
+	if err := cfg.Env.Check(cfg.Purpose); err != nil {
+		return nil, err
 	}
-	endpoint := defaultEndpoint(s.Region)
 	if s.Endpoint != "" {
-		e, err := config.Endpoint("LBFN_DYNAMODB_ENDPOINT", s.Endpoint)
+		e, err := awsjson.LoopbackEndpoint("LBFN_DYNAMODB_ENDPOINT", s.Endpoint)
 		if err != nil {
 			return nil, err
 		}
-		if !op.IsLoopback(e.Hostname()) {
-			return nil, op.Errorf(op.KindConfig, "LBFN_DYNAMODB_ENDPOINT: only a loopback host is allowed (it exists for tests), got %q", e.Redacted())
-		}
-		endpoint = e.String()
+		cfg.Endpoint = e
 	}
-	return &DynamoDBStore{
-		table:    s.Table,
-		ttl:      s.TTL,
-		endpoint: endpoint + "/",
-		region:   s.Region,
-		creds:    aws.Credentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Source: "environment"},
-		client:   client,
-		signer:   v4.NewSigner(),
-	}, nil
+	api, err := awsjson.New(cfg, client)
+	if err != nil {
+		return nil, err
+	}
+	store.api = api
+	return store, nil
 }
 
 // defaultEndpoint is DynamoDB's regional endpoint; the China regions live under their own domain.
-func defaultEndpoint(region string) string {
-	domain := "amazonaws.com"
-	if strings.HasPrefix(region, "cn-") {
-		domain = "amazonaws.com.cn"
-	}
-	return "https://dynamodb." + region + "." + domain
-}
+func defaultEndpoint(region string) string { return awsjson.RegionalEndpoint("dynamodb", region) }
 
 // Table returns the table's name.
 func (s *DynamoDBStore) Table() string { return s.table }
@@ -343,100 +327,27 @@ type keyInput struct {
 	ConsistentRead bool   `json:"ConsistentRead,omitempty"`
 }
 
-// apiError is a DynamoDB error answer, after the transport's retries.
-type apiError struct {
-	status int
-	code   string // the __type after its namespace: "ConditionalCheckFailedException"
-}
-
-func (e *apiError) Error() string { return "HTTP " + strconv.Itoa(e.status) + " " + e.code }
-
 func isConditionFailed(err error) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.code == "ConditionalCheckFailedException"
-}
-
-// throttlingCodes are DynamoDB's "slow down" answers, sent as 400: worth another attempt.
-var throttlingCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"ThrottlingException":                    true,
-	"RequestLimitExceeded":                   true,
-}
-
-// retryable retries what httpx retries by default (429, 5xx) and DynamoDB's throttling 400s.
-func retryable(r *httpx.Response) (bool, time.Duration) {
-	if retry, after := httpx.DefaultRetryable(r); retry {
-		return true, after
-	}
-	code, _ := errorBody(r.Body)
-	return r.StatusCode == http.StatusBadRequest && throttlingCodes[code], 0
-}
-
-// errorBody reads a DynamoDB error answer: its code without the namespace, and its message.
-func errorBody(body []byte) (code, message string) {
-	var e struct {
-		Type     string `json:"__type"`
-		Message  string `json:"message"`
-		MessageU string `json:"Message"`
-	}
-	_ = json.Unmarshal(body, &e)
-	code = e.Type
-	if i := strings.LastIndexAny(code, "#."); i >= 0 {
-		code = code[i+1:]
-	}
-	message = e.Message
-	if message == "" {
-		message = e.MessageU
-	}
-	return code, message
+	return awsjson.HasCode(err, "ConditionalCheckFailedException")
 }
 
 // call sends one DynamoDB action and decodes its answer into out (when not nil). Every
 // failure is an *op.Error of kind unavailable, retryable, whose message names the action and
-// DynamoDB's code but never a credential; a refusal carries an *apiError as its cause.
+// DynamoDB's code but never a credential; a refusal carries an *awsjson.Error as its cause.
 func (s *DynamoDBStore) call(ctx context.Context, action string, in, out any) error {
-	payload, err := json.Marshal(in)
-	if err != nil {
-		return unavailable(action, err)
-	}
-	req := httpx.Request{
-		Method: http.MethodPost,
-		URL:    s.endpoint,
-		Header: http.Header{
-			"Content-Type": {"application/x-amz-json-1.0"},
-			"X-Amz-Target": {"DynamoDB_20120810." + action},
-		},
-		Body: payload,
-	}
-	resp, err := s.client.Do(ctx, req, s.sign, retryable)
-	if err != nil {
-		return unavailable(action, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		if out != nil && json.Unmarshal(resp.Body, out) != nil {
-			return unavailable(action, &apiError{status: resp.StatusCode, code: "unreadable answer"})
-		}
+	err := s.api.Call(ctx, action, in, out)
+	if err == nil {
 		return nil
 	}
-	code, message := errorBody(resp.Body)
-	e := unavailable(action, &apiError{status: resp.StatusCode, code: code})
-	e.Message += ": DynamoDB answered " + strconv.Itoa(resp.StatusCode) + " " + strings.TrimSpace(code+" "+s.scrub(message))
-	return e
-}
-
-// scrub keeps the first line of a DynamoDB message, bounded, with any credential removed:
-// a signature mismatch answer goes on with the canonical request, which names the session token.
-func (s *DynamoDBStore) scrub(message string) string {
-	message, _, _ = strings.Cut(message, "\n")
-	for _, secret := range []string{s.creds.SecretAccessKey, s.creds.SessionToken, s.creds.AccessKeyID} {
-		if secret != "" {
-			message = strings.ReplaceAll(message, secret, "[redacted]")
-		}
+	if errors.Is(err, awsjson.ErrUnreadable) {
+		return unavailable(action, awsjson.ErrUnreadable)
 	}
-	if len(message) > 200 {
-		message = message[:200] + "..."
+	if refusal := awsjson.AsError(err); refusal != nil {
+		e := unavailable(action, refusal)
+		e.Message += ": DynamoDB answered " + strconv.Itoa(refusal.StatusCode) + " " + strings.TrimSpace(refusal.Code+" "+refusal.Message)
+		return e
 	}
-	return message
+	return unavailable(action, err)
 }
 
 // unavailable is the one failure of the store: retryable, since without the claim nothing
@@ -447,10 +358,4 @@ func unavailable(action string, cause error) *op.Error {
 		msg += ": " + e.Message
 	}
 	return &op.Error{Kind: op.KindUnavailable, Retryable: true, Message: msg, Err: cause}
-}
-
-// sign adds a fresh SigV4 signature to one attempt.
-func (s *DynamoDBStore) sign(r *http.Request, body []byte) error {
-	sum := sha256.Sum256(body)
-	return s.signer.SignHTTP(r.Context(), s.creds, r, hex.EncodeToString(sum[:]), "dynamodb", s.region, s.now().UTC())
 }

@@ -8,8 +8,8 @@
 // test) always wins.
 //
 // How it is read: one signed GetSecretValue call, made with the credentials Lambda hands the
-// process (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and aws-sdk-go-v2's
-// SigV4 signer, not the full SDK client. The alternative, the "AWS Parameters and Secrets"
+// process (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) through shared/awsjson
+// (aws-sdk-go-v2's SigV4 signer), not the full SDK client. The alternative, the "AWS Parameters and Secrets"
 // Lambda extension, needs a layer whose ARN differs by region and account, runs a second
 // process in every sandbox, and still makes the same call; the signer alone adds a few hundred
 // kilobytes to the binary and nothing to deploy. The value is read once, at start, so the
@@ -17,23 +17,18 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
+	"github.com/lbfn/lbfn/shared/awsjson"
 	"github.com/lbfn/lbfn/shared/config"
+	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
 )
 
@@ -103,62 +98,48 @@ func apply(ctx context.Context, client *http.Client) error {
 	return nil
 }
 
-// getSecret calls Secrets Manager's GetSecretValue for id and decodes its SecretString.
+// getSecret calls Secrets Manager's GetSecretValue for id and decodes its SecretString. It
+// makes one attempt: Apply runs again at the next invocation after a failure.
 func getSecret(ctx context.Context, client *http.Client, id string) (map[string]string, error) {
-	region := regionOf(id)
-	if region == "" {
+	env, err := awsjson.LoadEnv()
+	if err != nil {
+		return nil, err
+	}
+	if r := regionOf(id); r != "" {
+		env.Region = r
+	}
+	if env.Region == "" {
 		return nil, op.Errorf(op.KindConfig, "%s: %s is not an ARN with a region, and AWS_REGION is not set", ARNVariable, id)
 	}
-	creds := aws.Credentials{
-		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
-	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+	if !env.HasCredentials() {
 		return nil, op.Errorf(op.KindConfig, "%s is set but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not: cannot read the secret", ARNVariable)
 	}
-	endpoint, err := endpointFor(region)
+	endpoint, err := endpointFor(env.Region)
+	if err != nil {
+		return nil, err
+	}
+	api, err := awsjson.New(awsjson.Config{
+		Service: "secretsmanager", TargetPrefix: "secretsmanager", JSONVersion: "1.1",
+		Endpoint: endpoint, Env: env, Purpose: "needed to read " + ARNVariable,
+	}, &httpx.Client{HTTP: client, Policy: httpx.Policy{MaxAttempts: 1}})
 	if err != nil {
 		return nil, err
 	}
 
-	body, _ := json.Marshal(map[string]string{"SecretId": id})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		return nil, op.Wrap(op.KindConfig, err, ARNVariable+": cannot build the request")
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
-		return nil, op.Wrap(op.KindConfig, err, ARNVariable+": cannot sign the request")
-	}
-
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, op.Wrap(op.KindConfig, err, fmt.Sprintf("%s: cannot reach Secrets Manager for %s", ARNVariable, id))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, op.Wrap(op.KindConfig, err, fmt.Sprintf("%s: reading secret %s", ARNVariable, id))
-	}
-	if resp.StatusCode != http.StatusOK {
-		// Secrets Manager's error body ({"__type": ..., "message": ...}) names the problem,
-		// never the value.
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(raw, &e)
-		code := e.Type[strings.LastIndex(e.Type, "#")+1:]
-		return nil, &op.Error{Kind: op.KindConfig, HTTPStatus: resp.StatusCode, ProviderCode: code,
-			Message: fmt.Sprintf("%s: Secrets Manager refused %s: HTTP %d %s %s", ARNVariable, id, resp.StatusCode, code, e.Message)}
-	}
 	var out struct {
 		SecretString *string `json:"SecretString"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.SecretString == nil {
+	err = api.Call(ctx, "GetSecretValue", map[string]string{"SecretId": id}, &out)
+	if refusal := awsjson.AsError(err); refusal != nil {
+		// Secrets Manager's error body ({"__type": ..., "message": ...}) names the problem,
+		// never the value.
+		return nil, &op.Error{Kind: op.KindConfig, HTTPStatus: refusal.StatusCode, ProviderCode: refusal.Code, Err: refusal,
+			Message: fmt.Sprintf("%s: Secrets Manager refused %s: HTTP %d %s %s", ARNVariable, id, refusal.StatusCode, refusal.Code, refusal.Message)}
+	}
+	if err != nil && !errors.Is(err, awsjson.ErrUnreadable) {
+		return nil, op.Wrap(op.KindConfig, err, fmt.Sprintf("%s: cannot reach Secrets Manager for %s", ARNVariable, id))
+	}
+	if err != nil || out.SecretString == nil {
 		return nil, op.Errorf(op.KindConfig, "%s: secret %s has no SecretString (a binary secret is not supported)", ARNVariable, id)
 	}
 	// Decode into raw values first, so a wrong type can be reported by key without echoing

@@ -3,25 +3,19 @@
 // progress comes back when its provider says to look again, not after the queue's visibility
 // timeout).
 //
-// It speaks SQS's JSON protocol signed with aws-sdk-go-v2's SigV4 signer over the project's own
-// retrying transport, with credentials and region taken from the variables Lambda hands every
-// function. The full SQS client of aws-sdk-go-v2 would do the same for about 1.2 MB more of
+// It speaks SQS's JSON protocol through shared/awsjson (aws-sdk-go-v2's SigV4 signer over the
+// project's own retrying transport), with credentials and region taken from the variables
+// Lambda hands every function. The full SQS client of aws-sdk-go-v2 would do the same for about 1.2 MB more of
 // binary; this needs two calls.
 package sqsapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
+	"github.com/lbfn/lbfn/shared/awsjson"
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
@@ -43,12 +37,8 @@ const MaxVisibilityTimeout = 12 * time.Hour
 
 // Client calls the SQS API of one region. It is safe for concurrent use.
 type Client struct {
-	endpoint string // with the trailing slash the JSON protocol posts to
-	override bool   // endpoint came from LBFN_SQS_ENDPOINT
-	region   string
-	creds    aws.Credentials
-	client   *httpx.Client
-	signer   *v4.Signer
+	api      *awsjson.Client
+	override bool // the endpoint came from LBFN_SQS_ENDPOINT
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -63,30 +53,36 @@ func LoadSettings() (Settings, error) {
 // New returns the client s describes, sending with client. A setting that is missing or
 // unusable is an *op.Error of kind config naming the variable.
 func New(s Settings, client *httpx.Client) (*Client, error) {
-	if s.Region == "" {
-		return nil, op.Errorf(op.KindConfig, "AWS_REGION is not set (needed to call SQS: the failure queue, queued creations in progress)")
+	c := &Client{}
+	cfg := awsjson.Config{
+		Service: "sqs", TargetPrefix: "AmazonSQS", JSONVersion: "1.0",
+		Env:     awsjson.Env{Region: s.Region, AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken},
+		Purpose: "needed to call SQS: the failure queue, queued creations in progress",
+		Now:     c.now,
 	}
-	if s.AccessKeyID == "" || s.SecretAccessKey == "" {
-		return nil, op.Errorf(op.KindConfig, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (needed to call SQS: the failure queue, queued creations in progress)")
-	}
-	c := &Client{
-		endpoint: "https://sqs." + s.Region + "." + dnsSuffix(s.Region) + "/",
-		region:   s.Region,
-		creds:    aws.Credentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Source: "environment"},
-		client:   client,
-		signer:   v4.NewSigner(),
+	if err := cfg.Env.Check(cfg.Purpose); err != nil {
+		return nil, err
 	}
 	if s.Endpoint != "" {
-		e, err := config.Endpoint("LBFN_SQS_ENDPOINT", s.Endpoint)
+		e, err := awsjson.LoopbackEndpoint("LBFN_SQS_ENDPOINT", s.Endpoint)
 		if err != nil {
 			return nil, err
 		}
-		if !op.IsLoopback(e.Hostname()) {
-			return nil, op.Errorf(op.KindConfig, "LBFN_SQS_ENDPOINT: only a loopback host is allowed (it exists for tests), got %q", s.Endpoint)
-		}
-		c.endpoint, c.override = strings.TrimSuffix(e.String(), "/")+"/", true
+		cfg.Endpoint, c.override = e, true
 	}
+	api, err := awsjson.New(cfg, client)
+	if err != nil {
+		return nil, err
+	}
+	c.api = api
 	return c, nil
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // dnsSuffix is the domain of a region's endpoints: the China regions have their own.
@@ -108,7 +104,7 @@ func (c *Client) QueueURL(arn string) (string, error) {
 	}
 	region, account, name := parts[3], parts[4], parts[5]
 	if c.override {
-		return c.endpoint + account + "/" + name, nil
+		return c.api.Endpoint() + account + "/" + name, nil
 	}
 	return "https://sqs." + region + "." + dnsSuffix(region) + "/" + account + "/" + name, nil
 }
@@ -141,7 +137,7 @@ func (c *Client) SendMessage(ctx context.Context, queueURL, body string, attribu
 			in.MessageAttributes[k] = messageAttribute{DataType: "String", StringValue: v}
 		}
 	}
-	return c.call(ctx, "SendMessage", in)
+	return c.api.Call(ctx, "SendMessage", in, nil)
 }
 
 type changeMessageVisibilityInput struct {
@@ -156,8 +152,8 @@ type changeMessageVisibilityInput struct {
 func (c *Client) ChangeMessageVisibility(ctx context.Context, queueURL, receiptHandle string, timeout time.Duration) error {
 	timeout = min(max(timeout, 0), MaxVisibilityTimeout)
 	seconds := int((timeout + time.Second - 1) / time.Second)
-	return c.call(ctx, "ChangeMessageVisibility",
-		changeMessageVisibilityInput{QueueURL: queueURL, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds})
+	return c.api.Call(ctx, "ChangeMessageVisibility",
+		changeMessageVisibilityInput{QueueURL: queueURL, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds}, nil)
 }
 
 // ChangeVisibility is ChangeMessageVisibility for the queue an ARN names (an SQS record's
@@ -168,59 +164,4 @@ func (c *Client) ChangeVisibility(ctx context.Context, queueARN, receiptHandle s
 		return err
 	}
 	return c.ChangeMessageVisibility(ctx, u, receiptHandle, timeout)
-}
-
-// call sends one JSON-protocol action and maps a refusal to an *op.Error.
-func (c *Client) call(ctx context.Context, action string, in any) error {
-	payload, err := json.Marshal(in)
-	if err != nil {
-		return op.Wrap(op.KindProvider, err, "sqs: encoding "+action)
-	}
-	req := httpx.Request{
-		Method: http.MethodPost,
-		URL:    c.endpoint,
-		Header: http.Header{
-			"Content-Type": {"application/x-amz-json-1.0"},
-			"X-Amz-Target": {"AmazonSQS." + action},
-		},
-		Body: payload,
-	}
-	resp, err := c.client.Do(ctx, req, c.sign, nil)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(resp.Body, &e)
-	code := e.Type
-	if i := strings.LastIndexAny(code, "#."); i >= 0 {
-		code = code[i+1:]
-	}
-	kind := op.KindProvider
-	switch {
-	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
-		kind = op.KindAuth
-	case resp.StatusCode == http.StatusTooManyRequests:
-		kind = op.KindThrottled
-	case resp.StatusCode >= 500:
-		kind = op.KindUnavailable
-	}
-	return &op.Error{Kind: kind, Retryable: kind.Retryable(), HTTPStatus: resp.StatusCode,
-		ProviderCode: code, ProviderMessage: e.Message, Attempts: resp.Attempts,
-		Message: "sqs: " + action + " answered " + http.StatusText(resp.StatusCode) + ": " + strings.TrimSpace(code+" "+e.Message)}
-}
-
-// sign adds a fresh SigV4 signature to one attempt.
-func (c *Client) sign(r *http.Request, body []byte) error {
-	sum := sha256.Sum256(body)
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	return c.signer.SignHTTP(r.Context(), c.creds, r, hex.EncodeToString(sum[:]), "sqs", c.region, now().UTC())
 }
