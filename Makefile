@@ -3,8 +3,8 @@
 
 GO       ?= go
 GOFLAGS  ?=
-FUNCTIONS := jdcloud-create-backend huawei-create-pool huawei-create-lbaas-pool \
-             huawei-create-master-slave-pool ctyun-create-policy
+# Every functions/<name> with a main.go is a Lambda function (functions/gcp is a library).
+FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
 FUZZTIME ?= 10s
 
 .PHONY: all test check fmt-check vet unit fuzz bench tidy-check deps
