@@ -22,17 +22,18 @@ import (
 	"testing"
 
 	"github.com/lbfn/lbfn/shared/emulator"
+	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/lambdatest"
 )
 
-// functions are the five function directories under functions/.
-var functions = []string{
-	"jdcloud-create-backend",
-	"huawei-create-pool",
-	"huawei-create-lbaas-pool",
-	"huawei-create-master-slave-pool",
-	"ctyun-create-policy",
-}
+// functions are the function directories under functions/: one per catalog operation.
+var functions = func() []string {
+	var names []string
+	for _, o := range catalog.Operations {
+		names = append(names, o.Function())
+	}
+	return names
+}()
 
 // binaries maps a function's name to its built binary.
 var binaries = map[string]string{}
