@@ -21,8 +21,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/catalog"
+	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/lambdatest"
 )
 
