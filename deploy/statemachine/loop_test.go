@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lbfn/lbfn/deploy/statemachine"
 	"github.com/lbfn/lbfn/shared/ctyun"
@@ -68,6 +69,11 @@ func TestJobPollerLoop(t *testing.T) {
 		wantError string // the Fail state's error
 		wantPolls int    // Wait states passed through
 		wantRetry int    // Task retries taken
+		// busy is how many invocations find the creation's idempotency key held by a
+		// duplicate execution running at the same time.
+		busy int
+		// refuse, when set, is what every invocation fails with before calling CTyun.
+		refuse *op.Error
 	}{
 		{name: "in_progress twice, then created", opts: emulator.Options{CTyunPolls: 3}, input: request,
 			wantEnd: "Done", wantPolls: 3},
@@ -82,12 +88,20 @@ func TestJobPollerLoop(t *testing.T) {
 			input:  request, wantEnd: "Done", wantPolls: 1, wantRetry: 1},
 		{name: "iteration cap", opts: emulator.Options{CTyunPolls: 1000}, input: request,
 			wantEnd: "TooManyPolls", wantError: "TooManyPolls", wantPolls: 119},
+		{name: "a duplicate in progress elsewhere is waited for", opts: emulator.Options{CTyunPolls: 1}, busy: 2,
+			input: request, wantEnd: "Done", wantPolls: 1, wantRetry: 2},
+		{name: "a duplicate that never lets go fails as InProgressError", opts: emulator.Options{CTyunPolls: 1}, busy: 1000,
+			input: request, wantEnd: "CreationFailed", wantError: "InProgressError", wantRetry: 5},
+		{name: "a real conflict is not retried", opts: emulator.Options{CTyunPolls: 1},
+			refuse: op.Errorf(op.KindConflict, "the policy exists"),
+			input:  request, wantEnd: "CreationFailed", wantError: "ConflictError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu := setup(t, tt.opts)
 			emu.Inject(tt.faults...)
-			run := execute(t, statemachine.CtyunCreatePolicy, tt.input)
+			store := &busyStore{busy: tt.busy, refuse: tt.refuse}
+			run := execute(t, statemachine.CtyunCreatePolicy, tt.input, store)
 			if run.end != tt.wantEnd {
 				t.Fatalf("ended in %s, want %s (path %v, output %s)", run.end, tt.wantEnd, run.path, run.output)
 			}
@@ -128,7 +142,8 @@ func TestJobPollerLoop(t *testing.T) {
 				_ = json.Unmarshal([]byte(run.cause), &cause)
 				var res op.Result
 				if err := json.Unmarshal([]byte(cause.ErrorMessage), &res); err != nil || res.Error == nil ||
-					res.Error.Kind.TypeName() != tt.wantError || len(res.Error.Violations) == 0 {
+					res.Error.Kind.TypeName() != tt.wantError ||
+					(res.Error.Kind == op.KindValidation && len(res.Error.Violations) == 0) {
 					t.Errorf("cause %s does not keep the failure result", run.cause)
 				}
 			}
@@ -142,6 +157,27 @@ func TestJobPollerLoop(t *testing.T) {
 		})
 	}
 }
+
+// busyStore is the idempotency store as a duplicate execution of the same creation leaves it:
+// its first busy claims find the key held elsewhere; after that it remembers nothing. With
+// refuse set, every claim fails with it instead.
+type busyStore struct {
+	busy   int
+	refuse *op.Error
+}
+
+func (s *busyStore) Claim(context.Context, string, string, time.Time) (*op.Result, error) {
+	if s.refuse != nil {
+		return nil, s.refuse
+	}
+	if s.busy > 0 {
+		s.busy--
+		return nil, op.ErrInProgress
+	}
+	return nil, nil
+}
+func (s *busyStore) Complete(context.Context, string, string, *op.Result) error { return nil }
+func (s *busyStore) Release(context.Context, string) error                      { return nil }
 
 func firstOK(rs []emulator.Recorded) []byte {
 	for _, r := range rs {
@@ -194,7 +230,7 @@ type stateDef struct {
 
 // execute interprets the definition on input. The function ARN placeholder is never
 // resolved: every Task invokes ctyun-create-policy.
-func execute(t *testing.T, definition []byte, input string) run {
+func execute(t *testing.T, definition []byte, input string, store op.Store) run {
 	t.Helper()
 	var def struct {
 		StartAt string              `json:"StartAt"`
@@ -231,7 +267,7 @@ func execute(t *testing.T, definition []byte, input string) run {
 			if fn, _ := params["FunctionName"].(string); fn != "${CtyunCreatePolicyFunctionArn}" {
 				t.Fatalf("%s: invokes %q", name, fn)
 			}
-			result, errName, cause := invoke(t, params["Payload"], st, &r)
+			result, errName, cause := invoke(t, params["Payload"], st, store, &r)
 			if errName != "" {
 				next, resultPath := "", ""
 				for _, c := range st.Catch {
@@ -327,12 +363,12 @@ func execute(t *testing.T, definition []byte, input string) run {
 // the error name and cause Step Functions would see: the error type is the failure's kind
 // type name, the cause Lambda's {"errorMessage", "errorType"} with the failure result JSON as
 // the message.
-func invoke(t *testing.T, payload any, st stateDef, r *run) (any, string, string) {
+func invoke(t *testing.T, payload any, st stateDef, store op.Store, r *run) (any, string, string) {
 	t.Helper()
 	raw, _ := json.Marshal(payload)
 	attempts := map[int]int{}
 	for {
-		res := op.Run(context.Background(), ctyun.CreatePolicy, raw, op.Meta{Trigger: "direct"})
+		res := op.Runner{Store: store}.Run(context.Background(), ctyun.CreatePolicy, raw, op.Meta{Trigger: "direct"})
 		body, _ := json.Marshal(res)
 		if res.OK {
 			var v any

@@ -86,37 +86,60 @@ func NewClient(cfg Config) (*Client, error) {
 
 // env holds the environment settings of the CTyun provider.
 type env struct {
-	AccessKey string        `envconfig:"CTYUN_AK"`
-	SecretKey string        `envconfig:"CTYUN_SK"`
-	Endpoint  string        `envconfig:"CTYUN_ELB_ENDPOINT" default:"https://ctelb-global.ctapi.ctyun.cn"`
+	AccessKey string `envconfig:"CTYUN_AK"`
+	SecretKey string `envconfig:"CTYUN_SK"`
+	Endpoint  string `envconfig:"CTYUN_ELB_ENDPOINT" default:"https://ctelb-global.ctapi.ctyun.cn"`
+}
+
+// pollEnv holds the poll cadence settings.
+type pollEnv struct {
 	PollFirst time.Duration `envconfig:"LBFN_CTYUN_POLL_FIRST" default:"1s"`
 	PollMax   time.Duration `envconfig:"LBFN_CTYUN_POLL_MAX" default:"5s"`
 	MaxPolls  int           `envconfig:"LBFN_CTYUN_MAX_POLLS" default:"100"`
 }
 
+// PollFromEnv returns the poll cadence the environment sets: LBFN_CTYUN_POLL_FIRST, the first
+// wait; LBFN_CTYUN_POLL_MAX, the longest (so the longest retryAfterSeconds an in_progress
+// result carries, which the Step Functions job-poller's limits are derived from);
+// LBFN_CTYUN_MAX_POLLS, the most requests per invocation; and the LBFN_DEADLINE_MARGIN kept
+// free before the invocation's deadline.
+func PollFromEnv() (step.Policy, error) {
+	var e pollEnv
+	if err := config.Load(&e); err != nil {
+		return step.Policy{}, err
+	}
+	switch {
+	case e.PollFirst <= 0:
+		return step.Policy{}, op.Errorf(op.KindConfig, "LBFN_CTYUN_POLL_FIRST must be positive, got %v", e.PollFirst)
+	case e.PollMax < e.PollFirst:
+		return step.Policy{}, op.Errorf(op.KindConfig, "LBFN_CTYUN_POLL_MAX must be at least LBFN_CTYUN_POLL_FIRST, got %v", e.PollMax)
+	case e.MaxPolls < 1:
+		return step.Policy{}, op.Errorf(op.KindConfig, "LBFN_CTYUN_MAX_POLLS must be at least 1, got %d", e.MaxPolls)
+	}
+	t, err := config.LoadTransport()
+	if err != nil {
+		return step.Policy{}, err
+	}
+	poll := step.DefaultPolicy
+	poll.First, poll.Cap, poll.MaxSteps, poll.Margin = e.PollFirst, e.PollMax, e.MaxPolls, t.DeadlineMargin
+	return poll, nil
+}
+
 // FromEnv builds the Client from CTYUN_AK, CTYUN_SK, CTYUN_ELB_ENDPOINT, the poll cadence
-// (LBFN_CTYUN_POLL_FIRST, the first wait; LBFN_CTYUN_POLL_MAX, the longest; LBFN_CTYUN_MAX_POLLS,
-// the most requests per invocation) and the shared LBFN_ transport settings, whose
-// LBFN_DEADLINE_MARGIN is kept free before the invocation's deadline.
+// (PollFromEnv) and the shared LBFN_ transport settings.
 func FromEnv() (*Client, error) {
 	var e env
 	if err := config.Load(&e); err != nil {
 		return nil, err
 	}
-	switch {
-	case e.PollFirst <= 0:
-		return nil, op.Errorf(op.KindConfig, "LBFN_CTYUN_POLL_FIRST must be positive, got %v", e.PollFirst)
-	case e.PollMax < e.PollFirst:
-		return nil, op.Errorf(op.KindConfig, "LBFN_CTYUN_POLL_MAX must be at least LBFN_CTYUN_POLL_FIRST, got %v", e.PollMax)
-	case e.MaxPolls < 1:
-		return nil, op.Errorf(op.KindConfig, "LBFN_CTYUN_MAX_POLLS must be at least 1, got %d", e.MaxPolls)
+	poll, err := PollFromEnv()
+	if err != nil {
+		return nil, err
 	}
 	t, err := config.LoadTransport()
 	if err != nil {
 		return nil, err
 	}
-	poll := step.DefaultPolicy
-	poll.First, poll.Cap, poll.MaxSteps, poll.Margin = e.PollFirst, e.PollMax, e.MaxPolls, t.DeadlineMargin
 	return NewClient(Config{
 		AccessKey: e.AccessKey,
 		SecretKey: e.SecretKey,

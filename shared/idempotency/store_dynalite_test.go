@@ -291,7 +291,7 @@ func TestRunnerInProgressAcrossInstances(t *testing.T) {
 		t.Fatalf("the first delivery did not create: %+v", res.Error)
 	}
 	busy := op.Runner{Store: s2}.Run(ctx, other.operation(), []byte(`{"name":"a"}`), meta)
-	if e := busy.Err(); e.Kind != op.KindConflict || !e.Retryable {
+	if e := busy.Err(); e.Kind != op.KindInProgress || !e.Retryable || e.Kind.TypeName() != "InProgressError" {
 		t.Errorf("concurrent delivery: %+v", e)
 	}
 	close(slow.hold)

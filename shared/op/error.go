@@ -21,6 +21,7 @@ const (
 	KindAuth        Kind = "auth"        // the provider refused the credentials or signature
 	KindNotFound    Kind = "not_found"   // a referenced resource does not exist
 	KindConflict    Kind = "conflict"    // the resource exists or the target is busy
+	KindInProgress  Kind = "in_progress" // the same creation is running elsewhere (its idempotency key is held)
 	KindQuota       Kind = "quota"       // an account quota is exhausted
 	KindThrottled   Kind = "throttled"   // the provider asked us to slow down
 	KindProvider    Kind = "provider"    // any other refusal (4xx, CTyun 900)
@@ -29,7 +30,7 @@ const (
 )
 
 // Kinds lists every kind, in the contract's order.
-var Kinds = []Kind{KindValidation, KindConfig, KindAuth, KindNotFound, KindConflict, KindQuota,
+var Kinds = []Kind{KindValidation, KindConfig, KindAuth, KindNotFound, KindConflict, KindInProgress, KindQuota,
 	KindThrottled, KindProvider, KindUnavailable, KindTimeout}
 
 // TypeName is the error type name a Step Functions Retry or Catch matches: "ValidationError",
@@ -44,10 +45,11 @@ func (k Kind) TypeName() string {
 	return b.String() + "Error"
 }
 
-// Retryable reports whether a failure of this kind may succeed when tried again unchanged.
+// Retryable reports whether a failure of this kind may succeed when tried again unchanged. An
+// in_progress failure does: the execution holding the key finishes, or its lease ends.
 func (k Kind) Retryable() bool {
 	switch k {
-	case KindThrottled, KindUnavailable, KindTimeout:
+	case KindInProgress, KindThrottled, KindUnavailable, KindTimeout:
 		return true
 	}
 	return false
@@ -60,7 +62,9 @@ func (k Kind) HTTPStatus() int {
 		return http.StatusBadRequest
 	case KindNotFound:
 		return http.StatusNotFound
-	case KindConflict, KindQuota:
+	case KindConflict, KindInProgress, KindQuota:
+		// 409 for a request whose key is still being processed, as the IETF Idempotency-Key
+		// header draft answers it.
 		return http.StatusConflict
 	case KindThrottled:
 		return http.StatusTooManyRequests

@@ -18,7 +18,8 @@ import (
 func TestKindTypeName(t *testing.T) {
 	want := map[Kind]string{
 		KindValidation: "ValidationError", KindConfig: "ConfigError", KindAuth: "AuthError",
-		KindNotFound: "NotFoundError", KindConflict: "ConflictError", KindQuota: "QuotaError",
+		KindNotFound: "NotFoundError", KindConflict: "ConflictError", KindInProgress: "InProgressError",
+		KindQuota:     "QuotaError",
 		KindThrottled: "ThrottledError", KindProvider: "ProviderError",
 		KindUnavailable: "UnavailableError", KindTimeout: "TimeoutError",
 	}
@@ -34,7 +35,7 @@ func TestKindTypeName(t *testing.T) {
 
 func TestKindHTTPStatus(t *testing.T) {
 	want := map[Kind]int{
-		KindValidation: 400, KindNotFound: 404, KindConflict: 409, KindQuota: 409,
+		KindValidation: 400, KindNotFound: 404, KindConflict: 409, KindInProgress: 409, KindQuota: 409,
 		KindThrottled: 429, KindConfig: 500, KindAuth: 502, KindProvider: 502,
 		KindUnavailable: 503, KindTimeout: 504,
 	}
@@ -50,7 +51,7 @@ func TestKindHTTPStatus(t *testing.T) {
 
 func TestKindRetryable(t *testing.T) {
 	for _, k := range Kinds {
-		want := k == KindThrottled || k == KindUnavailable || k == KindTimeout
+		want := k == KindInProgress || k == KindThrottled || k == KindUnavailable || k == KindTimeout
 		if k.Retryable() != want {
 			t.Errorf("%s.Retryable() = %v, want %v", k, !want, want)
 		}

@@ -25,8 +25,9 @@ type Store interface {
 }
 
 // ErrInProgress is returned by Claim while another execution holds the key: retryable, since
-// that execution will finish or its lease expire.
-var ErrInProgress = &Error{Kind: KindConflict, Retryable: true,
+// that execution will finish or its lease expire. Its own kind (InProgressError to a state
+// machine) keeps it apart from a real conflict, which retrying never mends.
+var ErrInProgress = &Error{Kind: KindInProgress, Retryable: true,
 	Message: "a creation with this idempotency key is already in progress"}
 
 // ErrKeyReused is returned by Claim for a key already used by a different request: the
