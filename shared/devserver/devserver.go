@@ -182,7 +182,7 @@ func (s *Server) Banner(w io.Writer) {
 		fmt.Fprintf(&b, "\nwebhook signatures required: LBFN_WEBHOOK_SECRET is set (X-Lbfn-Timestamp, X-Lbfn-Signature)\n")
 	}
 	fmt.Fprintf(&b, "\nemulator: %s serves JD Cloud LB, Huawei Cloud ELB and CTyun ELB on their real paths\n", s.EmulatorURL)
-	fmt.Fprintf(&b, "  demo credentials: access key %s, secret key %s, Huawei project id %s\n",
+	fmt.Fprintf(&b, "  demo credentials: access key %s, secret key %s, Huawei project id %s (the default; any well-formed project id works)\n",
 		emulator.DemoAccessKey, emulator.DemoSecretKey, emulator.DemoProjectID)
 	if len(s.Functions) > 0 {
 		fn := s.Functions[0].Function()

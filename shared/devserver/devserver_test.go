@@ -192,6 +192,10 @@ func TestServer(t *testing.T) {
 		})
 	}
 
+	t.Run("the providers' examples create with their own project ids", func(t *testing.T) {
+		testSeedExamples(t, srv)
+	})
+
 	t.Run("the same creation sent twice creates once", func(t *testing.T) {
 		// Huawei has no idempotency token: without the store, a re-sent request makes a
 		// second pool. With it, the second answer replays the first.

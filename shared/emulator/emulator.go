@@ -14,7 +14,9 @@ import (
 	"time"
 )
 
-// Demo credentials, accepted by default and printed by `make run`.
+// Demo credentials, accepted by default and printed by `make run`. DemoProjectID is the
+// default Huawei project; like LocalStack's accounts, the demo credentials own every
+// well-formed project id unless Options.HuaweiProjects binds them to some.
 const (
 	DemoAccessKey = "LBFNEMULATORAK"
 	DemoSecretKey = "LBFNEMULATORSK"
@@ -27,6 +29,11 @@ type Options struct {
 	SecretKey string
 	// SecurityToken, when set, is required on Huawei requests (temporary credentials).
 	SecurityToken string
+	// HuaweiProjects, when set, are the only Huawei projects the credentials have access to
+	// (a strict binding, as a real account has); empty, they have access to any well-formed
+	// project id (32 lower-case letters and digits), so the providers' own examples, with
+	// their own project ids, work as they are.
+	HuaweiProjects []string
 	// CTyunPolls is how many in_progress answers a new CTyun clientToken gets before done.
 	// Zero means 2; a negative value means done at once.
 	CTyunPolls int

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,12 +121,18 @@ func (e *Emulator) huaweiAuth(w http.ResponseWriter, r *http.Request, body []byt
 	case pathProject != "" && project != pathProject:
 		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: X-Project-Id "+project+" does not match the project "+pathProject+" of the path")
 		return ""
-	case project != DemoProjectID:
+	case !huaweiProjectID.MatchString(project):
+		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: X-Project-Id "+strconv.Quote(project)+" is not a project id (32 lower-case letters and digits)")
+		return ""
+	case len(e.opts.HuaweiProjects) > 0 && !slices.Contains(e.opts.HuaweiProjects, project):
 		huaweiError(w, http.StatusUnauthorized, "APIGW.0301", "Incorrect IAM authentication information: the credentials have no access to project "+project)
 		return ""
 	}
 	return project
 }
+
+// huaweiProjectID is the form of a Huawei project id.
+var huaweiProjectID = regexp.MustCompile(`^[a-z0-9]{32}$`)
 
 // huaweiDecoded is what a create handler needs of a decoded, valid pool.
 type huaweiDecoded struct {

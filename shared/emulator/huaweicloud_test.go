@@ -143,8 +143,10 @@ func TestHuaweiRefusals(t *testing.T) {
 		{"no X-Project-Id", hwCall{method: "POST", path: hwPaths["v2.0"], body: hwBodies["v2.0"], project: "-"}, 401, "APIGW.0301", "X-Project-Id"},
 		{"X-Project-Id differs from the path", hwCall{method: "POST", path: "/v3/" + strings.Repeat("b", 32) + "/elb/master-slave-pools", body: body},
 			401, "APIGW.0301", "does not match the project"},
-		{"not the demo project", hwCall{method: "POST", path: "/v2.0/lbaas/pools", body: hwBodies["v2.0"], project: strings.Repeat("c", 32)},
-			401, "APIGW.0301", "no access"},
+		{"not a project id", hwCall{method: "POST", path: "/v2.0/lbaas/pools", body: hwBodies["v2.0"], project: strings.Repeat("C", 32)},
+			401, "APIGW.0301", "not a project id"},
+		{"a project id too short", hwCall{method: "POST", path: "/v2/0123456789abcdef/elb/pools", body: hwBodies["v2"], project: "0123456789abcdef"},
+			401, "APIGW.0301", "not a project id"},
 		{"missing field", hwCall{method: "POST", path: hwPaths["v2"], body: `{"pool":{"lb_algorithm":"ROUND_ROBIN","loadbalancer_id":"lb-1"}}`},
 			400, "ELB.9805", "pool.protocol: required"},
 		{"invalid value", hwCall{method: "POST", path: hwPaths["v3"], body: strings.Replace(body, `"slave"`, `"master"`, 1)},
@@ -199,5 +201,54 @@ func TestHuaweiQuotaAndToken(t *testing.T) {
 	e.SetHuaweiQuota(-1)
 	if status, _, _ := hwDo(t, srv, hwCall{method: "POST", path: hwPaths["v2"], body: hwBodies["v2"], signer: withToken}); status != 201 {
 		t.Errorf("without a quota: %d", status)
+	}
+}
+
+// TestHuaweiAnyProject: like LocalStack's accounts, the demo credentials own every well-formed
+// project id (the providers' own examples carry theirs), and each project keeps its own pools;
+// Options.HuaweiProjects binds them to the projects named.
+func TestHuaweiAnyProject(t *testing.T) {
+	const seedV2, seedV3 = "601240b9c5c94059b63d484c92cfe308", "99a3fff0d03c428eac3678da6a7d0f24"
+	tests := []struct {
+		name    string
+		opts    emulator.Options
+		project string
+		want    int
+	}{
+		{"the default project", emulator.Options{}, emulator.DemoProjectID, 201},
+		{"the v2 page's project", emulator.Options{}, seedV2, 201},
+		{"the v3 page's project", emulator.Options{}, seedV3, 201},
+		{"bound: its project", emulator.Options{HuaweiProjects: []string{seedV2}}, seedV2, 201},
+		{"bound: another project", emulator.Options{HuaweiProjects: []string{seedV2}}, seedV3, 401},
+		{"bound to the default: the old strict demo", emulator.Options{HuaweiProjects: []string{emulator.DemoProjectID}}, seedV2, 401},
+		{"bound: not even the default", emulator.Options{HuaweiProjects: []string{seedV2}}, emulator.DemoProjectID, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(emulator.New(tt.opts))
+			defer srv.Close()
+			for api, path := range map[string]string{"v2": "/v2/" + tt.project + "/elb/pools",
+				"v3": "/v3/" + tt.project + "/elb/master-slave-pools", "v2.0": "/v2.0/lbaas/pools"} {
+				status, _, answer := hwDo(t, srv, hwCall{method: "POST", path: path, body: hwBodies[api], project: tt.project})
+				if status != tt.want {
+					t.Fatalf("%s in project %s: %d %v, want %d", api, tt.project, status, answer, tt.want)
+				}
+				if status != 201 {
+					continue
+				}
+				if pool, _ := answer["pool"].(map[string]any); pool["project_id"] != tt.project {
+					t.Errorf("%s: pool %v, want project_id %s", api, answer["pool"], tt.project)
+				}
+				// The pool is listed in its own project only.
+				list := strings.Replace(path, tt.project, strings.Repeat("e", 32), 1)
+				if api == "v2.0" {
+					continue
+				}
+				if _, _, other := hwDo(t, srv, hwCall{method: "GET", path: list, project: strings.Repeat("e", 32)}); tt.opts.HuaweiProjects == nil &&
+					len(other["pools"].([]any)) != 0 {
+					t.Errorf("%s: another project lists %v", api, other["pools"])
+				}
+			}
+		})
 	}
 }

@@ -429,7 +429,8 @@ func TestEmulatorRejectsBadSignatures(t *testing.T) {
 }
 
 func TestProjectChecks(t *testing.T) {
-	e, srv := startEmulator(t, emulator.Options{})
+	// Credentials bound to their own project, as a real account's are.
+	e, srv := startEmulator(t, emulator.Options{HuaweiProjects: []string{emulator.DemoProjectID}})
 	o := operations(mustClient(t, demoConfig(srv.URL)))[v3]
 	other := strings.Repeat("a", 32)
 	res := run(t, o, apply(t, bases[v3], edits(set("projectId", other))))
