@@ -162,6 +162,19 @@ func (f *Function) InvokeJSON(v any, timeout time.Duration) ([]byte, string, err
 	return f.Invoke(b, timeout)
 }
 
+// Signal sends sig to the process (syscall.SIGTERM: what Lambda sends at shutdown).
+func (f *Function) Signal(sig os.Signal) error { return f.cmd.Process.Signal(sig) }
+
+// Exited returns a channel closed when the process has exited, and ExitError then says how:
+// nil for status 0.
+func (f *Function) Exited() <-chan struct{} { return f.exited }
+
+// ExitError is the process's exit status once Exited is closed: nil for status 0.
+func (f *Function) ExitError() error {
+	<-f.exited
+	return f.exitErr
+}
+
 // Logs returns what the process wrote to stdout and stderr so far.
 func (f *Function) Logs() string { return f.logs.String() }
 

@@ -1,10 +1,12 @@
 // Command fakefn is a function binary on a fake operation, for the tests of lambdafn and
-// lambdatest: "name" is required; "outcome" chooses a failure kind, "in_progress" or "exit".
+// lambdatest: "name" is required; "outcome" chooses a failure kind, "in_progress", "exit", or
+// "slow": log "fake call started", then create after sleepMs.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"time"
 
@@ -17,6 +19,7 @@ type request struct {
 	op.Common
 	Name    string `json:"name"`
 	Outcome string `json:"outcome,omitempty"`
+	SleepMs int    `json:"sleepMs,omitempty"`
 }
 
 type client struct{}
@@ -41,6 +44,10 @@ func main() {
 					Request: json.RawMessage(`{"name":"` + r.Name + `"}`)}, nil
 			case "exit":
 				os.Exit(3)
+			case "slow":
+				slog.InfoContext(ctx, "fake call started", "name", r.Name)
+				time.Sleep(time.Duration(r.SleepMs) * time.Millisecond)
+				return op.Outcome{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
 			}
 			return op.Outcome{}, op.Errorf(op.Kind(r.Outcome), "fake %s", r.Outcome)
 		},
