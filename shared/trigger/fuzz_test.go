@@ -23,6 +23,9 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"Records":[{"eventSource":"aws:sqs","messageId":7}]}`))
 	f.Add([]byte(`{"requestContext":{"http":{}},"body":"@@","isBase64Encoded":true}`))
 	f.Add([]byte(`{"detail-type":1,"detail":[]}`))
+	f.Add([]byte(`{"Records":[{"eventSource":"aws:s3"},{"EventSource":"aws:s3"}]}`))
+	f.Add([]byte(`{"requestContext":{"elb":{}},"httpMethod":"GET"}`))
+	f.Add([]byte(`{"eventSource":"aws:kafka","records":{}}`))
 	o, _ := newFakeOp()
 	q := &fakeQueue{}
 	h := trigger.New(o, trigger.Options{Logger: quietLogger(), FailureQueue: q, WebhookSecret: ""})

@@ -28,13 +28,15 @@ func (e *BatchError) Error() string {
 // redelivered message resumes the same creation under the same idempotency key, and comes
 // back after the result's retryAfterSeconds when Options.Visibility is set), and
 // permanent failures that could not be put on the failure queue (the queue's redrive policy
-// then moves them to its DLQ). Nothing is dropped.
+// then moves them to its DLQ). Nothing is dropped. Only when every record really failed is
+// the answer a *BatchError: a creation still in progress (here, or elsewhere under the same
+// key) is listed so SQS delivers it again, but it is not a failure.
 func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(event, &e); err != nil {
 		return direct(h.eventFailure("sqs", err))
 	}
-	again := make([]bool, len(e.Records))
+	verdicts := make([]recordVerdict, len(e.Records))
 	sem := make(chan struct{}, h.opts.SQSConcurrency)
 	var wg sync.WaitGroup
 	for i, rec := range e.Records {
@@ -42,15 +44,19 @@ func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			again[i] = !h.sqsRecord(ctx, rec)
+			verdicts[i] = h.sqsRecord(ctx, rec)
 		}()
 	}
 	wg.Wait()
 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	for i, failed := range again {
-		if !failed {
+	failed := 0
+	for i, v := range verdicts {
+		if v == recordDone {
 			continue
+		}
+		if v == recordFailed {
+			failed++
 		}
 		id := e.Records[i].MessageId
 		if id == "" {
@@ -59,27 +65,41 @@ func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
 		}
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
-	if len(resp.BatchItemFailures) == len(e.Records) {
+	if failed == len(e.Records) && failed > 0 {
 		return nil, &BatchError{Records: len(e.Records)}
 	}
 	return resp, nil
 }
 
-// sqsRecord runs one record and reports whether it is finished with (deleted from the queue).
-func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
+// recordVerdict is what becomes of one SQS record.
+type recordVerdict int
+
+const (
+	recordDone       recordVerdict = iota // finished with: deleted from the queue
+	recordFailed                          // failed, to be delivered again (or moved to the DLQ)
+	recordInProgress                      // not failed, but not done: delivered again to continue
+)
+
+// sqsRecord runs one record and says what becomes of it.
+func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) recordVerdict {
 	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId}
 	body := []byte(rec.Body)
 	res := h.run(ctx, body, meta)
 	switch {
 	case res.OK && res.Status == op.StatusInProgress:
 		h.redeliverAfter(ctx, rec, res)
-		return false
+		return recordInProgress
 	case res.OK:
-		return true
+		return recordDone
+	case res.Err().Kind == op.KindInProgress:
+		return recordInProgress // the creation runs elsewhere; this delivery looks again later
 	case res.Err().Retryable:
-		return false
+		return recordFailed
 	}
-	return h.keep(ctx, meta, body, res) == nil
+	if h.keep(ctx, meta, body, res) != nil {
+		return recordFailed
+	}
+	return recordDone
 }
 
 // redeliverAfter asks SQS to deliver a record still in progress again when its result says to

@@ -24,6 +24,7 @@ import (
 	"github.com/lbfn/lbfn/shared/idempotency"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/reply"
+	"github.com/lbfn/lbfn/shared/validate"
 )
 
 // A FailureQueue keeps permanent failures (a request that will never succeed as written), so
@@ -126,7 +127,8 @@ func New(o op.Operation, opts Options) *Handler {
 // and whose Message is the failure result as JSON, or a *BatchError when every record of an
 // SQS batch failed.
 func (h *Handler) Handle(ctx context.Context, event []byte) (any, error) {
-	switch Detect(event) {
+	shape, looksLike := detect(event)
+	switch shape {
 	case ShapeSQS:
 		return h.handleSQS(ctx, event)
 	case ShapeHTTP:
@@ -137,8 +139,19 @@ func (h *Handler) Handle(ctx context.Context, event []byte) (any, error) {
 		return h.handleSNS(ctx, event)
 	case ShapeEventBridge:
 		return h.handleEventBridge(ctx, event)
+	case ShapeUnsupported:
+		return direct(h.unsupported(looksLike))
 	}
 	return direct(h.run(ctx, event, op.Meta{Trigger: "direct"}))
+}
+
+// unsupported is the failure for an event of a source lbfn does not serve: it would
+// otherwise be judged as a request, and fail on its first member as an unknown field.
+func (h *Handler) unsupported(looksLike string) *op.Result {
+	res := op.Failure(h.op.Function(), h.op.Provider(), op.Invalid([]validate.Violation{{Field: "",
+		Message: "the event looks like " + looksLike + ", which is not a supported trigger; use " + supportedTriggers}}))
+	h.logOutcome(context.Background(), op.Meta{Trigger: string(ShapeUnsupported)}, res, 0)
+	return res
 }
 
 // Invoke implements aws-lambda-go's lambda.Handler: Handle, with the answer as JSON. Taking the

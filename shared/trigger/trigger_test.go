@@ -89,7 +89,7 @@ func TestDetect(t *testing.T) {
 		{"empty records", []byte(`{"Records":[]}`), trigger.ShapeDirect},
 		{"mixed records", []byte(`{"Records":[{"eventSource":"aws:sqs"},{"EventSource":"aws:sns"}]}`), trigger.ShapeDirect},
 		{"records wrong case", []byte(`{"records":[{"eventSource":"aws:sqs"}]}`), trigger.ShapeDirect},
-		{"kinesis", []byte(`{"Records":[{"eventSource":"aws:kinesis"}]}`), trigger.ShapeDirect},
+		{"kinesis", []byte(`{"Records":[{"eventSource":"aws:kinesis"}]}`), trigger.ShapeUnsupported},
 		{"requestContext without http", []byte(`{"requestContext":{"stage":"x"}}`), trigger.ShapeDirect},
 		{"detail without type", []byte(`{"detail":{}}`), trigger.ShapeDirect},
 		{"not json", []byte(`nope`), trigger.ShapeDirect},
@@ -470,20 +470,56 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
+// TestSQSAllFailed: a batch answers a *BatchError only when every record failed; a creation
+// still in progress is listed for redelivery but is not a failure.
 func TestSQSAllFailed(t *testing.T) {
-	o, _ := newFakeOp()
-	h := trigger.New(o, trigger.Options{Logger: quietLogger()})
-	_, err := h.Handle(context.Background(), sqsEvent(t, record{"a", `{"name":"a","outcome":"unavailable"}`}, record{"b", `{"name":"b","outcome":"in_progress"}`}))
-	var be *trigger.BatchError
-	if !errors.As(err, &be) {
-		t.Errorf("every record failed: err %v, want *BatchError", err)
+	tests := []struct {
+		name      string
+		records   []record
+		store     op.Store
+		wantError bool
+		wantItems []string
+	}{
+		{name: "every record failed", records: []record{{"a", `{"name":"a","outcome":"unavailable"}`}, {"b", `{"name":"b","outcome":"throttled"}`}},
+			wantError: true},
+		{name: "the only record is in progress", records: []record{{"a", `{"name":"a","outcome":"in_progress"}`}},
+			wantItems: []string{"a"}},
+		{name: "every record in progress", records: []record{{"a", `{"name":"a","outcome":"in_progress"}`}, {"b", `{"name":"b","outcome":"in_progress"}`}},
+			wantItems: []string{"a", "b"}},
+		{name: "failed and in progress", records: []record{{"a", `{"name":"a","outcome":"unavailable"}`}, {"b", `{"name":"b","outcome":"in_progress"}`}},
+			wantItems: []string{"a", "b"}},
+		{name: "in progress elsewhere", records: []record{{"a", `{"name":"a"}`}}, store: heldStore{},
+			wantItems: []string{"a"}},
+		{name: "all ok", records: []record{{"a", `{"name":"a"}`}}, wantItems: []string{}},
 	}
-	ans, err := h.Handle(context.Background(), sqsEvent(t, record{"a", `{"name":"a"}`}))
-	if err != nil || len(ans.(events.SQSEventResponse).BatchItemFailures) != 0 {
-		t.Errorf("all ok: %v %v", ans, err)
-	}
-	if b := mustJSON(t, ans); string(b) != `{"batchItemFailures":[]}` {
-		t.Errorf("answer %s", b)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _ := newFakeOp()
+			h := trigger.New(o, trigger.Options{Logger: quietLogger(), Store: tt.store})
+			ans, err := h.Handle(context.Background(), sqsEvent(t, tt.records...))
+			var be *trigger.BatchError
+			if tt.wantError {
+				if !errors.As(err, &be) || be.Records != len(tt.records) {
+					t.Errorf("err %v, want *BatchError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err %v, want a partial batch answer", err)
+			}
+			var ids []string
+			for _, f := range ans.(events.SQSEventResponse).BatchItemFailures {
+				ids = append(ids, f.ItemIdentifier)
+			}
+			if !sameSet(ids, tt.wantItems) {
+				t.Errorf("batchItemFailures %v, want %v", ids, tt.wantItems)
+			}
+			if len(tt.wantItems) == 0 {
+				if b := mustJSON(t, ans); string(b) != `{"batchItemFailures":[]}` {
+					t.Errorf("answer %s", b)
+				}
+			}
+		})
 	}
 }
 
