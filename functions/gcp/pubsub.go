@@ -3,8 +3,7 @@ package gcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
+	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -27,20 +26,36 @@ type pushMessage struct {
 }
 
 // RetryError is what the Pub/Sub entry returns to have a message delivered again: a
-// retryable failure, or a creation still in progress. Its text is the result JSON.
+// retryable failure, a creation still in progress, or a permanent failure that could not be
+// published to the failure topic. Result is the outcome, for callers; HandlePubSub logs its
+// details itself.
 type RetryError struct {
 	Result *op.Result
+	// Reason, when set, says why a result that is not retryable is delivered again.
+	Reason string
 }
 
+// Error is one short line that holds nothing of the request (no replyTo) and no '%': the
+// Functions Framework prints it as a format string (fmt.Fprintf(os.Stderr, err.Error())).
 func (e *RetryError) Error() string {
-	b, _ := json.Marshal(e.Result)
-	return string(b)
+	what := e.Reason
+	switch {
+	case what != "":
+	case e.Result.OK:
+		what = "still in progress"
+	default:
+		what = string(e.Result.Err().Kind) + " failure, retryable"
+	}
+	return strings.ReplaceAll(e.Result.Function+": "+what+"; Pub/Sub delivers the message again", "%", "")
 }
 
 // HandlePubSub is the CloudEvent function <name>-pubsub.
 func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 	s := f.setup()
-	if _, has := ctx.Deadline(); !has && s.timeout > 0 {
+	if s.timeout > 0 {
+		// LBFN_REQUEST_TIMEOUT bounds the delivery even under the platform's own deadline:
+		// the earlier of the two applies, so a long CTyun creation answers in_progress before
+		// the platform ends the request.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
@@ -101,7 +116,7 @@ func (f *Function) keep(ctx context.Context, s *setup, meta op.Meta, body []byte
 	if err != nil {
 		f.log.ErrorContext(ctx, "permanent failure: publishing it to the failure topic failed, asking for a redelivery",
 			"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind), "error", err.Error())
-		return fmt.Errorf("permanent failure not kept: %w", errors.Join(err, &RetryError{Result: res}))
+		return &RetryError{Result: res, Reason: "permanent failure not published to the failure topic"}
 	}
 	f.log.ErrorContext(ctx, "permanent failure published to the failure topic: not retried",
 		"function", res.Function, "messageId", meta.MessageID, "errorKind", string(res.Err().Kind))

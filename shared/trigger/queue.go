@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -199,18 +201,48 @@ func NewFailureReport(meta op.Meta, body []byte, res *op.Result) (FailureReport,
 	return FailureReport{Trigger: meta.Trigger, MessageID: meta.MessageID, Request: request, Result: res}, attrs
 }
 
+// maxLoggedRequest caps the request a logged report carries: one log line stays far below
+// what a log service keeps of an entry (Cloud Logging: 256 KB; CloudWatch Logs: 256 KB per
+// event), whatever size the message was.
+const maxLoggedRequest = 8 << 10
+
 // LogValue is how a report is logged: in full, but for the request's replyTo, which is
-// replaced by "(redacted)": a chat's response URL works as a bearer token (see package reply).
-// The report sent to a failure queue keeps it, so a replay still answers the chat.
+// replaced by "(redacted)" (a chat's response URL works as a bearer token, see package reply),
+// and for a request longer than maxLoggedRequest, which is cut there into a string, with
+// requestBytes giving its size. The report sent to a failure queue keeps the request whole,
+// so a replay still answers the chat.
 func (r FailureReport) LogValue() slog.Value {
+	size := len(r.Request)
 	r.Request = redactReplyTo(r.Request)
-	return slog.AnyValue(jsonValue(marshal(r)))
+	if len(r.Request) <= maxLoggedRequest {
+		return slog.AnyValue(jsonValue(marshal(r)))
+	}
+	cut := r.Request[:maxLoggedRequest]
+	for i := 0; i < utf8.UTFMax && len(cut) > 0 && !utf8.RuneStart(r.Request[len(cut)]); i++ {
+		cut = cut[:len(cut)-1] // never split a character
+	}
+	logged := struct {
+		FailureReport
+		RequestBytes     int  `json:"requestBytes"`
+		RequestTruncated bool `json:"requestTruncated"`
+	}{FailureReport: r, RequestBytes: size, RequestTruncated: true}
+	logged.Request = marshal(string(cut) + "…")
+	return slog.AnyValue(jsonValue(marshal(logged)))
 }
 
-// redactReplyTo returns request with the value of its top-level replyTo member replaced.
+// replyToMember finds a replyTo member and its string value in a body that is not valid JSON
+// (so cannot be redacted member by member).
+var replyToMember = regexp.MustCompile(`"replyTo"\s*:\s*"(?:[^"\\]|\\.)*"?`)
+
+// redactReplyTo returns request with the value of its top-level replyTo member replaced (in
+// a body that was not JSON, kept as a string, every replyTo member found in its text).
 func redactReplyTo(request json.RawMessage) json.RawMessage {
 	var members map[string]json.RawMessage
 	if json.Unmarshal(request, &members) != nil {
+		var text string
+		if json.Unmarshal(request, &text) == nil && replyToMember.MatchString(text) {
+			return marshal(replyToMember.ReplaceAllString(text, `"replyTo":"(redacted)"`))
+		}
 		return request
 	}
 	if _, ok := members["replyTo"]; !ok {
