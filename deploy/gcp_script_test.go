@@ -29,8 +29,9 @@ func TestDeployScriptCommands(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("bash is not installed")
 	}
+	stage := filepath.Join(t.TempDir(), "stage")
 	cmd := exec.Command("bash", deployScript)
-	cmd.Env = append(os.Environ(), "DRY_RUN=1", "PROJECT=lbfn-test", "REGION=asia-east2",
+	cmd.Env = append(os.Environ(), "DRY_RUN=1", "PROJECT=lbfn-test", "REGION=asia-east2", "STAGE_DIR="+stage,
 		"WEBHOOK_SECRET=lbfn-webhook", "CTYUN_ELB_ENDPOINT=https://ctyun.example")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -58,12 +59,15 @@ func TestDeployScriptCommands(t *testing.T) {
 		http := find("gcloud functions deploy " + fn + " ")
 		pubsub := find("gcloud functions deploy " + fn + "-pubsub ")
 		for _, want := range []string{"--gen2", "--entry-point=" + fn, "--trigger-http", "--no-allow-unauthenticated",
-			secret, "LBFN_WEBHOOK_SECRET=lbfn-webhook:latest", "GOOGLE_FUNCTION_SOURCE=functions/gcp"} {
+			secret, "LBFN_WEBHOOK_SECRET=lbfn-webhook:latest", "--source=" + stage, "--runtime=go126"} {
 			if !strings.Contains(http, want) {
 				t.Errorf("%s (HTTP): %q lacks %s", fn, http, want)
 			}
 		}
-		for _, want := range []string{"--gen2", "--entry-point=" + fn + "-pubsub", "--trigger-topic=lbfn-" + fn, "--retry",
+		if strings.Contains(http+pubsub, "GOOGLE_FUNCTION_SOURCE") {
+			t.Errorf("%s: GOOGLE_FUNCTION_SOURCE, which the Go buildpack never reads", fn)
+		}
+		for _, want := range []string{"--gen2", "--entry-point=" + fn + "-pubsub", "--trigger-topic=lbfn-" + fn, "--retry", "--source=" + stage,
 			secret, "LBFN_FAILURE_TOPIC=projects/lbfn-test/topics/lbfn-failures"} {
 			if !strings.Contains(pubsub, want) {
 				t.Errorf("%s (Pub/Sub): %q lacks %s", fn, pubsub, want)

@@ -7,13 +7,13 @@
 # secret is passed on the command line. Permanent failures go to the failure topic.
 #
 # Usage (from anywhere):   PROJECT=my-project deploy/gcp/deploy.sh
-#   DRY_RUN=1 prints the gcloud commands instead of running them.
+#   DRY_RUN=1 prints the gcloud commands instead of running them (the upload is still staged).
 # Every variable is described in deploy/README.md.
 set -euo pipefail
 
 : "${PROJECT:?set PROJECT to the Google Cloud project id}"
 REGION="${REGION:-asia-east2}"
-RUNTIME="${RUNTIME:-go125}"
+RUNTIME="${RUNTIME:-go126}"
 MEMORY="${MEMORY:-256Mi}"
 HTTP_TIMEOUT="${HTTP_TIMEOUT:-60}"
 PUBSUB_TIMEOUT="${PUBSUB_TIMEOUT:-120}"
@@ -30,6 +30,7 @@ JDCLOUD_LB_ENDPOINT="${JDCLOUD_LB_ENDPOINT:-}"
 HUAWEICLOUD_ELB_ENDPOINT="${HUAWEICLOUD_ELB_ENDPOINT:-}"
 CTYUN_ELB_ENDPOINT="${CTYUN_ELB_ENDPOINT:-}"
 DRY_RUN="${DRY_RUN:-0}"
+STAGE_DIR="${STAGE_DIR:-}"
 
 for v in HTTP_TIMEOUT PUBSUB_TIMEOUT; do
   if ! [[ "${!v}" =~ ^[0-9]+$ ]] || (( ${!v} < 15 )); then
@@ -46,9 +47,30 @@ FUNCTIONS=(
   ctyun-create-policy
 )
 
-# The repository root is the source: go.mod lives there, and GOOGLE_FUNCTION_SOURCE tells the
-# Go buildpack which package registers the functions.
-SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# The upload is staged, not the repository itself: the Go buildpack of Cloud Functions builds
+# the one non-main package at the root of the uploaded source (it parses that directory alone
+# and never reads GOOGLE_FUNCTION_SOURCE), and the repository's top level has no Go package.
+# The stage holds go.mod, go.sum, the code under functions/ and shared/ without tests or test
+# data, and deploy/gcp/root/functions.go as its root package, which registers every function.
+# deploy/gcp_stage_test.go checks the stage the way the buildpack reads it.
+if [[ -z "$STAGE_DIR" ]]; then
+  STAGE_DIR="$(mktemp -d)"
+  trap 'rm -rf "$STAGE_DIR"' EXIT
+elif [[ -e "$STAGE_DIR" && -n "$(ls -A "$STAGE_DIR")" ]]; then
+  echo "STAGE_DIR $STAGE_DIR is not empty: give a new or empty directory" >&2
+  exit 2
+fi
+stage_source() {
+  mkdir -p "$STAGE_DIR"
+  cp "$REPO/go.mod" "$REPO/go.sum" "$STAGE_DIR/"
+  cp "$REPO/deploy/gcp/root/functions.go" "$STAGE_DIR/functions.go"
+  (cd "$REPO" && find functions shared -type d -name testdata -prune -o -type f ! -name '*_test.go' -print0) |
+    (cd "$REPO" && tar --null -T - -cf -) | (cd "$STAGE_DIR" && tar -xf -)
+}
+stage_source
+SOURCE="$STAGE_DIR"
 
 run() {
   if [[ "$DRY_RUN" == 1 ]]; then
@@ -105,7 +127,6 @@ common_flags=(
   --source="$SOURCE"
   --memory="$MEMORY"
   --max-instances="$MAX_INSTANCES"
-  --set-build-env-vars=GOOGLE_FUNCTION_SOURCE=functions/gcp
 )
 if [[ -n "$SERVICE_ACCOUNT" ]]; then
   common_flags+=(--service-account="$SERVICE_ACCOUNT")
