@@ -104,8 +104,11 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Re
 		return Failure(o.Function(), o.Provider(), err)
 	}
 	c := req.common()
-	hash := hashRequest(req)
-	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader, hash)
+	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader)
+	hash := hashRequest(original(req, key))
+	if key == "" {
+		key = hash
+	}
 	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key, ReplyTo: c.ReplyTo}
 	if c.DryRun {
 		res.OK, res.Status = true, StatusValidated
@@ -179,6 +182,21 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// A Resumable request can tell what lbfn itself added to it to continue a creation: the
+// request of an in_progress result carries CTyun's clientToken, derived from the idempotency
+// key. Original returns the request as it first came, so that a resumed creation hashes (and
+// so claims, completes and replays) as the one it continues, not as a different request.
+type Resumable interface {
+	Original(idempotencyKey string) Request
+}
+
+func original(req Request, key string) Request {
+	if r, ok := req.(Resumable); ok {
+		return r.Original(key)
+	}
+	return req
 }
 
 // hashRequest is the default idempotency key: a digest of the request without its common
@@ -262,8 +280,11 @@ func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outco
 	return s.Call(ctx, s.client, any(req).(*R), call) // Decode made it
 }
 
+// MaxIdempotencyKey is the most characters a request's idempotencyKey may have.
+const MaxIdempotencyKey = 256
+
 func checkCommon(c *Common, v *validate.Report) {
-	v.Length("idempotencyKey", &c.IdempotencyKey, 0, 256)
+	v.Length("idempotencyKey", &c.IdempotencyKey, 0, MaxIdempotencyKey)
 	if c.ReplyTo != "" {
 		u, err := url.Parse(c.ReplyTo)
 		switch {
