@@ -59,12 +59,20 @@ type Meta struct {
 	MessageID string
 	// IdempotencyHeader is the HTTP Idempotency-Key header.
 	IdempotencyHeader string
+	// Redelivered says the event source delivered this event before (an SQS receive count
+	// above one): an earlier delivery, perhaps in another process, may have sent the creation
+	// and lost its answer.
+	Redelivered bool
 }
 
 // Call is what Execute receives beside the request.
 type Call struct {
 	// IdempotencyKey is the resolved key: never empty.
 	IdempotencyKey string
+	// Repeat says this creation may have been sent before (Meta.Redelivered), so a provider
+	// call without an idempotency token looks for the resource before creating it. It is
+	// false on a first delivery, which then costs nothing extra.
+	Repeat bool
 }
 
 // Outcome is what a successful Execute reports.
@@ -114,17 +122,18 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Re
 		res.OK, res.Status = true, StatusValidated
 		return res
 	}
+	call := Call{IdempotencyKey: key, Repeat: meta.Redelivered}
 	if r.Store != nil {
-		return r.runOnce(ctx, o, req, res, hash)
+		return r.runOnce(ctx, o, req, call, res, hash)
 	}
-	r.execute(ctx, o, req, res)
+	r.execute(ctx, o, req, call, res)
 	return res
 }
 
 // runOnce executes under the store's claim on the key: a completed key replays its result,
 // and only a creation that finished is remembered; anything else releases the key so the
 // next delivery runs again (a CTyun creation in progress resumes with its clientToken).
-func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Result, hash string) *Result {
+func (r Runner) runOnce(ctx context.Context, o Operation, req Request, call Call, res *Result, hash string) *Result {
 	storeKey := o.Function() + "#" + res.IdempotencyKey
 	lease := time.Now().Add(15 * time.Minute)
 	if d, ok := ctx.Deadline(); ok {
@@ -140,7 +149,7 @@ func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Resu
 		replay.IdempotencyKey, replay.ReplyTo = res.IdempotencyKey, res.ReplyTo
 		return &replay
 	}
-	r.execute(ctx, o, req, res)
+	r.execute(ctx, o, req, call, res)
 	// The call's context may be spent; the store must still hear how it ended.
 	done := context.WithoutCancel(ctx)
 	if res.OK && res.Status == StatusCreated {
@@ -152,8 +161,8 @@ func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Resu
 	return res
 }
 
-func (r Runner) execute(ctx context.Context, o Operation, req Request, res *Result) {
-	out, err := o.Execute(ctx, req, Call{IdempotencyKey: res.IdempotencyKey})
+func (r Runner) execute(ctx context.Context, o Operation, req Request, call Call, res *Result) {
+	out, err := o.Execute(ctx, req, call)
 	if err != nil {
 		res.Error = AsError(err)
 		res.Attempts = res.Error.Attempts

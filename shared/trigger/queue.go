@@ -67,7 +67,7 @@ func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
 
 // sqsRecord runs one record and reports whether it is finished with (deleted from the queue).
 func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
-	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId}
+	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId, Redelivered: receivedBefore(rec)}
 	body := []byte(rec.Body)
 	res := h.run(ctx, body, meta)
 	switch {
@@ -80,6 +80,14 @@ func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
 		return false
 	}
 	return h.keep(ctx, meta, body, res) == nil
+}
+
+// receivedBefore reports whether SQS delivered rec before: its ApproximateReceiveCount is above
+// one. The count is the queue's, so it holds whichever process or instance had the earlier
+// deliveries; a missing or unreadable count says nothing.
+func receivedBefore(rec events.SQSMessage) bool {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	return err == nil && n > 1
 }
 
 // redeliverAfter asks SQS to deliver a record still in progress again when its result says to
