@@ -107,7 +107,7 @@ func (c *Client) redact(err error) error {
 // when given) as created:
 //   - when repeat says an earlier delivery may have sent this create (perhaps another process,
 //     whose answer and memory are gone), the lookup comes first, and the create is sent only
-//     when no such pool exists; a first delivery skips it and costs nothing extra;
+//     when no such pool exists; a delivery known to be the first skips it;
 //   - after an unanswered create, reconcile looks again, and sends the create once more only
 //     when the pool is absent, for as long as the deadline allows.
 //

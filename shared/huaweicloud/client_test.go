@@ -69,12 +69,16 @@ var apiPaths = map[string]string{
 	v3:    "/v3/" + demoProject + "/elb/master-slave-pools",
 }
 
+// run runs raw as a delivery known to be the first, so that a named pool is created without
+// a lookup first (TestRepeatLooksUpFirst covers the others).
 func run(t testing.TB, o op.Operation, raw []byte) *op.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return op.Run(ctx, o, raw, op.Meta{Trigger: "direct"})
+	return op.Run(ctx, o, raw, firstDelivery)
 }
+
+var firstDelivery = op.Meta{Trigger: "sqs", Delivery: 1}
 
 func TestCreateSuccess(t *testing.T) {
 	e, srv := startEmulator(t, emulator.Options{})
@@ -703,19 +707,21 @@ func methods(reqs []emulator.Recorded) string {
 
 // A redelivered create (an earlier delivery may have created the pool and lost the answer)
 // that reaches a process knowing nothing of it looks the pool up before creating: a pool made
-// by the earlier delivery is adopted, and only an absent one is created. A first delivery
-// sends the create alone.
+// by the earlier delivery is adopted, and only an absent one is created. So does one whose
+// event source does not count deliveries. A delivery known to be the first sends the create
+// alone.
 func TestRepeatLooksUpFirst(t *testing.T) {
 	tests := []struct {
 		name        string
-		redelivered bool
+		delivery    int
 		existing    bool
-		wantPools   int
 		wantMethods string
 	}{
-		{"first delivery", false, false, 1, "POST"},
-		{"repeat, pool made earlier", true, true, 1, "GET"},
-		{"repeat, pool absent", true, false, 1, "GET POST"},
+		{"first delivery", 1, false, "POST"},
+		{"repeat, pool made earlier", 2, true, "GET"},
+		{"repeat, pool absent", 2, false, "GET POST"},
+		{"not counted, pool made earlier", 0, true, "GET"},
+		{"not counted, pool absent", 0, false, "GET POST"},
 	}
 	for _, api := range all {
 		for _, tt := range tests {
@@ -737,12 +743,12 @@ func TestRepeatLooksUpFirst(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				res := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[api], raw,
-					op.Meta{Trigger: "sqs", MessageID: "m-1", Redelivered: tt.redelivered})
+					op.Meta{Trigger: "sqs", MessageID: "m-1", Delivery: tt.delivery})
 				if !res.OK || res.Status != op.StatusCreated || res.ID == "" {
 					t.Fatalf("result %+v (error %v)", res, res.Error)
 				}
-				if n := e.HuaweiPoolCount(); n != tt.wantPools {
-					t.Errorf("%d pools, want %d", n, tt.wantPools)
+				if n := e.HuaweiPoolCount(); n != 1 {
+					t.Errorf("%d pools, want 1", n)
 				}
 				if got := methods(e.Requests()[before:]); got != tt.wantMethods {
 					t.Errorf("requests %q, want %q", got, tt.wantMethods)
@@ -798,7 +804,7 @@ func TestReconcileUntilSettled(t *testing.T) {
 		e.Inject(faults...)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		res := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[v2], apply(t, bases[v2], edits(set("pool.name", "web"))), op.Meta{})
+		res := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[v2], apply(t, bases[v2], edits(set("pool.name", "web"))), firstDelivery)
 		if res.OK || res.Error.Retryable || !strings.Contains(res.Error.Message, "may have been created") {
 			t.Fatalf("result %+v (error %v)", res, res.Error)
 		}

@@ -59,19 +59,22 @@ type Meta struct {
 	MessageID string
 	// IdempotencyHeader is the HTTP Idempotency-Key header.
 	IdempotencyHeader string
-	// Redelivered says the event source delivered this event before (an SQS receive count
-	// above one): an earlier delivery, perhaps in another process, may have sent the creation
-	// and lost its answer.
-	Redelivered bool
+	// Delivery is how many times the event source has delivered this event, this time
+	// included (SQS's ApproximateReceiveCount); 0 when the source does not say. Past the first,
+	// an earlier delivery, perhaps in another process, may have sent the creation and lost
+	// its answer.
+	Delivery int
 }
 
 // Call is what Execute receives beside the request.
 type Call struct {
 	// IdempotencyKey is the resolved key: never empty.
 	IdempotencyKey string
-	// Repeat says this creation may have been sent before (Meta.Redelivered), so a provider
-	// call without an idempotency token looks for the resource before creating it. It is
-	// false on a first delivery, which then costs nothing extra.
+	// Repeat says this creation may have been sent before, so a provider call without an
+	// idempotency token looks for the resource before creating it. It is false only when the
+	// event source says this is its first delivery (Meta.Delivery 1), the common case of a
+	// queue, which then costs nothing extra; a source that does not count deliveries (an
+	// HTTP client's retry, a Step Functions retry) cannot tell a repeat from a first try.
 	Repeat bool
 }
 
@@ -122,7 +125,7 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Re
 		res.OK, res.Status = true, StatusValidated
 		return res
 	}
-	call := Call{IdempotencyKey: key, Repeat: meta.Redelivered}
+	call := Call{IdempotencyKey: key, Repeat: meta.Delivery != 1}
 	if r.Store != nil {
 		return r.runOnce(ctx, o, req, call, res, hash)
 	}

@@ -67,7 +67,7 @@ func (h *Handler) handleSQS(ctx context.Context, event []byte) (any, error) {
 
 // sqsRecord runs one record and reports whether it is finished with (deleted from the queue).
 func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
-	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId, Redelivered: receivedBefore(rec)}
+	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId, Delivery: receiveCount(rec)}
 	body := []byte(rec.Body)
 	res := h.run(ctx, body, meta)
 	switch {
@@ -82,12 +82,15 @@ func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) bool {
 	return h.keep(ctx, meta, body, res) == nil
 }
 
-// receivedBefore reports whether SQS delivered rec before: its ApproximateReceiveCount is above
-// one. The count is the queue's, so it holds whichever process or instance had the earlier
-// deliveries; a missing or unreadable count says nothing.
-func receivedBefore(rec events.SQSMessage) bool {
+// receiveCount is how many times SQS has delivered rec, this time included: its
+// ApproximateReceiveCount, which is the queue's, so it counts the deliveries to every process
+// and instance. 0 (unknown) when missing or unreadable.
+func receiveCount(rec events.SQSMessage) int {
 	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	return err == nil && n > 1
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // redeliverAfter asks SQS to deliver a record still in progress again when its result says to
