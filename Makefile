@@ -48,6 +48,15 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# The fault soak at length (minutes): SOAK_REQUESTS requests per function through SQS batches
+# to the real binaries while a third of the provider calls fail; `make unit` runs a short one.
+SOAK_REQUESTS ?= 400
+SOAK_SEED     ?= 10
+.PHONY: soak
+soak:
+	LBFN_SOAK_REQUESTS=$(SOAK_REQUESTS) LBFN_SOAK_SEED=$(SOAK_SEED) \
+	  $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./shared/e2e
+
 ## ---- build and deploy: Lambda bootstraps, SAM's makefile builder, deploy tools -------------
 # `make build` writes build/<function>/bootstrap and build/<function>.zip for every function.
 # `sam build` calls build-<LogicalId> (template.yaml) with ARTIFACTS_DIR set. deploy/README.md

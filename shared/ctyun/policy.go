@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -79,6 +80,13 @@ func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call 
 		again := *r
 		again.ClientToken = token
 		again.DryRun = false
+		// The key travels with the request, so that the resumed call continues this creation
+		// under the key it started with even when that key came from a message id or a hash.
+		// (An Idempotency-Key header too long for the field stays out: the clientToken still
+		// continues the one creation.)
+		if utf8.RuneCountInString(call.IdempotencyKey) <= op.MaxIdempotencyKey {
+			again.IdempotencyKey = call.IdempotencyKey
+		}
 		request, err := json.Marshal(&again)
 		if err != nil {
 			return op.Outcome{}, op.Wrap(op.KindValidation, err, "encoding the request")
@@ -94,6 +102,18 @@ func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call 
 	e := op.AsError(err)
 	e.Attempts = p.attempts
 	return op.Outcome{}, e
+}
+
+// Original implements op.Resumable: a clientToken derived from the idempotency key is the
+// one lbfn adds to an in_progress result's request, so the request without it is the same
+// creation (and sends the same token).
+func (r *CreatePolicyRequest) Original(idempotencyKey string) op.Request {
+	if r.ClientToken == "" || r.ClientToken != DeriveClientToken(idempotencyKey) {
+		return r
+	}
+	o := *r
+	o.ClientToken = ""
+	return &o
 }
 
 // poller is one CreatePolicy run: its steps and what they saw.

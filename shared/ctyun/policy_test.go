@@ -498,3 +498,63 @@ func TestSecretsNotPrinted(t *testing.T) {
 		}
 	}
 }
+
+// A creation that takes several invocations is one creation from its first request to its
+// last: the resumed request (with the clientToken lbfn added) completes the idempotency record
+// of the original input under the key the creation started with, so the original input sent
+// again answers the first result, and the key of every result is the first one.
+func TestResumedCreationKeepsItsIdentity(t *testing.T) {
+	withKey := strings.Replace(validRequest, "{", `{"idempotencyKey":"order-42",`, 1)
+	tests := []struct {
+		name    string
+		request string
+		meta    op.Meta
+		wantKey string // "" : the first result's
+	}{
+		{"explicit key", withKey, op.Meta{Trigger: "direct"}, "order-42"},
+		{"key from the request's hash", validRequest, op.Meta{Trigger: "direct"}, ""},
+		{"key from the message id", validRequest, op.Meta{Trigger: "sqs", MessageID: "msg-1"}, "msg-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Four in_progress answers, three requests per invocation: the second one finishes.
+			emu, o := setup(t, emulator.Options{CTyunPolls: 4}, func(c *ctyun.Config) { c.Poll.MaxSteps = 3 })
+			runner := op.Runner{Store: &op.MemoryStore{}}
+			ctx := context.Background()
+			first := runner.Run(ctx, o, []byte(tt.request), tt.meta)
+			if !first.OK || first.Status != op.StatusInProgress {
+				t.Fatalf("first result %+v (error %v), want in_progress", first, first.Error)
+			}
+			key := first.IdempotencyKey
+			if tt.wantKey != "" && key != tt.wantKey {
+				t.Errorf("first result's key %q, want %q", key, tt.wantKey)
+			}
+			var again struct {
+				IdempotencyKey string `json:"idempotencyKey"`
+				ClientToken    string `json:"clientToken"`
+			}
+			if err := json.Unmarshal(first.Request, &again); err != nil || again.IdempotencyKey != key ||
+				again.ClientToken != ctyun.DeriveClientToken(key) {
+				t.Fatalf("request to send again %s, want key %q and its clientToken", first.Request, key)
+			}
+
+			// Sent again as a new event: another message id, or none.
+			done := runner.Run(ctx, o, first.Request, op.Meta{Trigger: "direct"})
+			if !done.OK || done.Status != op.StatusCreated || done.IdempotencyKey != key {
+				t.Fatalf("resumed result %+v (error %v), want created under %q", done, done.Error, key)
+			}
+			policies := emu.RequestCount("ctyun")
+
+			// The original input again, as it first came: the first result, nothing sent.
+			for _, replay := range [][]byte{[]byte(tt.request), first.Request} {
+				res := runner.Run(ctx, o, replay, tt.meta)
+				if !res.OK || res.Status != op.StatusCreated || res.ID != done.ID || res.IdempotencyKey != key {
+					t.Errorf("replay of %s: %+v (error %v), want %s under %q", replay, res, res.Error, done.ID, key)
+				}
+			}
+			if n := emu.RequestCount("ctyun"); n != policies {
+				t.Errorf("the replays sent %d requests, want none", n-policies)
+			}
+		})
+	}
+}

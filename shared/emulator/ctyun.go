@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,25 @@ func (e *Emulator) CTyunPolicy(clientToken string) (policyID string, ok bool) {
 		return "", false
 	}
 	return c.policyID, true
+}
+
+func (e *Emulator) ctyunResources() []Resource {
+	s := e.ctyun()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []Resource
+	for _, c := range s.creations {
+		if !c.done {
+			continue
+		}
+		var b struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(c.body, &b)
+		all = append(all, Resource{Provider: "ctyun", Collection: "policies", Name: b.Name, ID: c.policyID})
+	}
+	slices.SortFunc(all, func(a, b Resource) int { return strings.Compare(a.ID, b.ID) }) // not the map's order
+	return all
 }
 
 // ctyunState is what the emulated CTyun remembers: one creation per clientToken.

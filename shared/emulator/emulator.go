@@ -51,6 +51,7 @@ type Emulator struct {
 
 	mu       sync.Mutex
 	faults   []Fault
+	plan     FaultPlan
 	requests []Recorded
 	state    map[string]any // per-provider state, keyed by provider name; see each provider's file
 }
@@ -118,6 +119,38 @@ func (e *Emulator) Inject(faults ...Fault) {
 	e.faults = append(e.faults, faults...)
 }
 
+// A FaultPlan chooses the fault, if any, of a request that no queued fault matched: random
+// fault injection at a rate, for soak tests. It sees the request as received (provider is
+// "jdcloud", "huaweicloud" or "ctyun") and must be safe for concurrent use.
+type FaultPlan func(provider string, r *http.Request) (Fault, bool)
+
+// SetFaultPlan makes plan choose the faults of requests no queued fault matches; nil removes it.
+func (e *Emulator) SetFaultPlan(plan FaultPlan) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.plan = plan
+}
+
+// Resource is one thing the emulator holds because a create made it.
+type Resource struct {
+	Provider string // "jdcloud", "huaweicloud" or "ctyun"
+	// Collection is what it was created in: "backends"; Huawei's pool APIs "v2", "v2.0" and
+	// "v3"; "policies".
+	Collection string
+	Name       string
+	ID         string
+}
+
+// Resources returns every backend, pool and (done) policy created so far, for tests that
+// count what a run made.
+func (e *Emulator) Resources() []Resource {
+	var all []Resource
+	for _, b := range e.JDCloudBackends() {
+		all = append(all, Resource{Provider: jdProvider, Collection: "backends", Name: b.Body.BackendName, ID: b.BackendID})
+	}
+	return append(append(all, e.huaweiResources()...), e.ctyunResources()...)
+}
+
 // Requests returns every request received so far.
 func (e *Emulator) Requests() []Recorded {
 	e.mu.Lock()
@@ -171,6 +204,14 @@ func (e *Emulator) serve(provider string, w http.ResponseWriter, r *http.Request
 	}
 
 	f, faulty := e.takeFault(provider)
+	if !faulty {
+		e.mu.Lock()
+		plan := e.plan
+		e.mu.Unlock()
+		if plan != nil {
+			f, faulty = plan(provider, r)
+		}
+	}
 	if faulty && f.Latency > 0 {
 		select {
 		case <-time.After(f.Latency):

@@ -77,6 +77,45 @@ func TestCoreFaultsConsumedInOrder(t *testing.T) {
 	}
 }
 
+// A fault plan decides for every request that no queued fault matched, and sees the request.
+func TestCoreFaultPlan(t *testing.T) {
+	tr := newCoreEmulator(t)
+	var seen []string
+	var mu sync.Mutex
+	tr.e.SetFaultPlan(func(provider string, r *http.Request) (Fault, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, provider+" "+r.URL.Path)
+		if strings.HasSuffix(r.URL.Path, "/busy") {
+			return Fault{Status: 429, RetryAfter: "1"}, true
+		}
+		return Fault{}, false
+	})
+	tr.e.Inject(Fault{Status: 503})
+	for i, c := range []struct {
+		provider, name string
+		want           int
+	}{
+		{"jdcloud", "busy", 503}, // the queued fault comes first, without asking the plan
+		{"jdcloud", "busy", 429},
+		{"ctyun", "ok", 201},
+	} {
+		if got := tr.status(t, c.provider, c.name); got != c.want {
+			t.Errorf("request %d: status %d, want %d", i+1, got, c.want)
+		}
+	}
+	if want := []string{"jdcloud /lbfn-test/jdcloud/busy", "ctyun /lbfn-test/ctyun/ok"}; strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("the plan saw %q, want %q", seen, want)
+	}
+	tr.e.SetFaultPlan(nil)
+	if got := tr.status(t, "jdcloud", "busy"); got != 201 {
+		t.Errorf("without a plan: status %d", got)
+	}
+	if n := tr.handled.Load(); n != 2 {
+		t.Errorf("handler ran %d times, want 2", n)
+	}
+}
+
 func TestCoreFaultsFilteredByProvider(t *testing.T) {
 	tr := newCoreEmulator(t)
 	tr.e.Inject(Fault{Provider: "huaweicloud", Status: 500}, Fault{Status: 503}, Fault{Provider: "ctyun", Status: 504})

@@ -73,6 +73,18 @@ func (e *Emulator) HuaweiPoolCount() int {
 	return len(s.pools)
 }
 
+func (e *Emulator) huaweiResources() []Resource {
+	s := e.huawei()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []Resource
+	for _, p := range s.pools {
+		id, _ := p.body["id"].(string)
+		all = append(all, Resource{Provider: huaweiProvider, Collection: p.api, Name: p.name, ID: id})
+	}
+	return all
+}
+
 func registerHuawei(e *Emulator) {
 	e.handle(huaweiProvider, "POST /v2/{project_id}/elb/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
 		e.huaweiCreate(w, r, body, huaweiV2, r.PathValue("project_id"), huaweiDecodeV2)

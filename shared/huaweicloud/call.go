@@ -15,6 +15,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/step"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
@@ -43,19 +44,20 @@ func (p *MasterSlavePool) identity() identity {
 }
 
 // CreatePool sends POST /v2/{project_id}/elb/pools. Like the other two methods it does not
-// check the documented rules: the operations' Decode does, before any call.
-func (c *Client) CreatePool(ctx context.Context, r *CreatePoolRequest) (op.Outcome, error) {
-	return send(ctx, c, apiV2, r)
+// check the documented rules: the operations' Decode does, before any call. call.Repeat says
+// an earlier delivery may have sent it already (see create).
+func (c *Client) CreatePool(ctx context.Context, r *CreatePoolRequest, call op.Call) (op.Outcome, error) {
+	return send(ctx, c, apiV2, r, call)
 }
 
 // CreateLbaasPool sends POST /v2.0/lbaas/pools.
-func (c *Client) CreateLbaasPool(ctx context.Context, r *CreateLbaasPoolRequest) (op.Outcome, error) {
-	return send(ctx, c, apiLbaas, r)
+func (c *Client) CreateLbaasPool(ctx context.Context, r *CreateLbaasPoolRequest, call op.Call) (op.Outcome, error) {
+	return send(ctx, c, apiLbaas, r, call)
 }
 
 // CreateMasterSlavePool sends POST /v3/{project_id}/elb/master-slave-pools.
-func (c *Client) CreateMasterSlavePool(ctx context.Context, r *CreateMasterSlavePoolRequest) (op.Outcome, error) {
-	return send(ctx, c, apiV3, r)
+func (c *Client) CreateMasterSlavePool(ctx context.Context, r *CreateMasterSlavePoolRequest, call op.Call) (op.Outcome, error) {
+	return send(ctx, c, apiV3, r, call)
 }
 
 // identified is a pool type that can say what identifies the pool it creates.
@@ -64,11 +66,11 @@ type identified[P any] interface {
 	identity() identity
 }
 
-func send[P any, PP identified[P]](ctx context.Context, c *Client, a api, r *Request[P]) (op.Outcome, error) {
+func send[P any, PP identified[P]](ctx context.Context, c *Client, a api, r *Request[P], call op.Call) (op.Outcome, error) {
 	if r == nil || r.Pool == nil {
 		return op.Outcome{}, op.Invalid([]validate.Violation{{Field: "pool", Message: "required"}})
 	}
-	out, err := c.create(ctx, a, r.Region, r.ProjectID, r.Pool, PP(r.Pool).identity())
+	out, err := c.create(ctx, a, r.Region, r.ProjectID, r.Pool, PP(r.Pool).identity(), call.Repeat)
 	return out, c.redact(err)
 }
 
@@ -99,17 +101,23 @@ func (c *Client) redact(err error) error {
 //
 // Exactly once: these creates carry no idempotency token, so a POST retried after the request
 // was written but never answered could create a second pool. The transport therefore never
-// retries such an ambiguous failure itself. Instead, when the pool has a name, create lists
-// the pools of that name (the documented GET ?name= endpoints) and adopts the one that matches
-// what was sent (same name, protocol, lb_algorithm, and listener and load balancer when given)
-// as created; when none matches, the create did not happen, and it is sent once more within
-// the deadline. Without a name there is nothing to look it up by: the answer is an
-// unavailable error (timeout when the deadline cut the answer off) that is not retryable and
-// says that a pool may have been created. (A pool made
-// earlier with the same name and settings cannot be told apart from the one this call made,
-// so callers who rely on this should give pools unique names; two matches are reported as a
-// conflict rather than guessed between.)
-func (c *Client) create(ctx context.Context, a api, region, projectID string, pool any, id identity) (op.Outcome, error) {
+// retries such an ambiguous failure itself. A named pool is found again instead, by listing
+// the pools of that name (the documented GET ?name= endpoints) and adopting the one that
+// matches what was sent (same name, protocol, lb_algorithm, and listener and load balancer
+// when given) as created:
+//   - when repeat says an earlier delivery may have sent this create (perhaps another process,
+//     whose answer and memory are gone), the lookup comes first, and the create is sent only
+//     when no such pool exists; a delivery known to be the first skips it;
+//   - after an unanswered create, reconcile looks again, and sends the create once more only
+//     when the pool is absent, for as long as the deadline allows.
+//
+// Without a name there is nothing to look it up by: an unanswered create is an error that is
+// not retryable and says that a pool may have been created, and a repeat is created blindly
+// (only the idempotency store stands between it and a second pool). A pool made earlier with
+// the same name and settings cannot be told apart from the one this creation made, so callers
+// who rely on this give pools unique names; two matches are reported as a conflict rather than
+// guessed between.
+func (c *Client) create(ctx context.Context, a api, region, projectID string, pool any, id identity, repeat bool) (op.Outcome, error) {
 	project, err := c.project(projectID)
 	if err != nil {
 		return op.Outcome{}, err
@@ -126,19 +134,44 @@ func (c *Client) create(ctx context.Context, a api, region, projectID string, po
 		Header: http.Header{"Content-Type": {"application/json"}, "X-Project-Id": {project}},
 		Body:   body,
 	}
+	attempts := 0
+	if repeat && id.name != "" {
+		out, found, n, err := c.findPool(ctx, a, region, project, id)
+		attempts += n
+		if err != nil {
+			// Nothing was sent by this delivery: the lookup's failure is the answer as it is.
+			e := op.AsError(err)
+			e.Attempts = attempts
+			return op.Outcome{}, e
+		}
+		if found {
+			out.Attempts = attempts
+			return out, nil
+		}
+	}
 	resp, err := c.http.Do(ctx, req, c.signer.Sign, retryable)
 	if err != nil {
+		attempts += attemptsOf(err)
 		if httpx.Ambiguous(err) {
-			return c.reconcile(ctx, a, req, region, project, id, err)
+			return c.reconcile(ctx, a, req, region, project, id, err, attempts)
 		}
-		return op.Outcome{}, err
+		e := op.AsError(err)
+		e.Attempts = attempts
+		return op.Outcome{}, e
 	}
+	resp.Attempts += attempts
 	return created(resp)
 }
 
-// reconcile resolves an ambiguous create; see create.
-func (c *Client) reconcile(ctx context.Context, a api, req httpx.Request, region, project string, id identity, cause error) (op.Outcome, error) {
-	attempts := attemptsOf(cause)
+// maxReconcileRounds bounds the look-then-create rounds of one reconcile when the deadline
+// does not come first (it always does in a function: every invocation has one).
+const maxReconcileRounds = 50
+
+// reconcile resolves an ambiguous create (see create): each round lists the pools of the name,
+// and sends the create again only when none matches, until the pool is created or found, the
+// create is refused, or the deadline (less the transport's margin) leaves no room for another
+// round. The rounds back off as the transport's retries do.
+func (c *Client) reconcile(ctx context.Context, a api, req httpx.Request, region, project string, id identity, cause error, attempts int) (op.Outcome, error) {
 	// maybe answers "a pool may have been created": never retryable, since a blind retry could
 	// create a second one. It keeps the kind of err (unavailable, timeout, or the lookup's
 	// refusal) and its provider details.
@@ -152,31 +185,57 @@ func (c *Client) reconcile(ctx context.Context, a api, req httpx.Request, region
 	if id.name == "" {
 		return op.Outcome{}, maybe(cause, "the pool has no name to look it up by")
 	}
-	if ctx.Err() != nil {
-		return op.Outcome{}, maybe(cause, "the deadline came before it could be looked up")
-	}
-	out, found, n, err := c.findPool(ctx, a, region, project, id)
-	attempts += n
-	if err != nil {
-		return op.Outcome{}, maybe(err, "looking it up by name failed: "+err.Error())
-	}
-	if found {
+	unknown := cause // why the pool's existence is still unknown
+	policy := step.Policy{First: c.http.Policy.InitialInterval, Growth: 2, Cap: c.http.Policy.MaxInterval, Jitter: 0.2,
+		MaxSteps: maxReconcileRounds}
+	out, _, err := step.Run(ctx, policy, func(ctx context.Context, _ int) (step.Verdict[op.Outcome], error) {
+		out, found, n, err := c.findPool(ctx, a, region, project, id)
+		attempts += n
+		switch {
+		case found:
+			return step.Done(out), nil
+		case err != nil && op.AsError(err).Retryable:
+			unknown = err // a read: look again next round
+			return step.NotYet[op.Outcome](0), nil
+		case err != nil:
+			return step.Verdict[op.Outcome]{}, lookupError{err}
+		}
+		// Absent: the earlier creates did not happen, and this one decides.
+		resp, err := c.http.Do(ctx, req, c.signer.Sign, retryable)
+		if err != nil {
+			attempts += attemptsOf(err)
+			if httpx.Ambiguous(err) {
+				unknown = err
+				return step.NotYet[op.Outcome](0), nil
+			}
+			return step.Verdict[op.Outcome]{}, err // not sent, or sent and refused: it stands
+		}
+		attempts += resp.Attempts
+		out, err = created(resp)
+		return step.Done(out), err
+	})
+	var lookup lookupError
+	var notDone *step.NotDoneError
+	switch {
+	case err == nil:
 		out.Attempts = attempts
 		return out, nil
+	case errors.As(err, &lookup):
+		return op.Outcome{}, maybe(lookup.err, "looking it up by name failed: "+lookup.err.Error())
+	case errors.As(err, &notDone) || ctx.Err() != nil:
+		return op.Outcome{}, maybe(unknown, "the deadline came before it could be settled")
 	}
-	resp, err := c.http.Do(ctx, req, c.signer.Sign, retryable)
-	if err != nil {
-		attempts += attemptsOf(err)
-		if httpx.Ambiguous(err) {
-			return op.Outcome{}, maybe(err, "the second attempt also went unanswered")
-		}
-		e := op.AsError(err)
-		e.Attempts = attempts
-		return op.Outcome{}, e
-	}
-	resp.Attempts += attempts
-	return created(resp)
+	// The last round found no pool, so only this round's create counts: its failure stands.
+	e := op.AsError(err)
+	e.Attempts = attempts
+	return op.Outcome{}, e
 }
+
+// lookupError is a lookup that failed for good during reconcile.
+type lookupError struct{ err error }
+
+func (e lookupError) Error() string { return e.err.Error() }
+func (e lookupError) Unwrap() error { return e.err }
 
 // listedPool is what reconciliation reads of a listed pool.
 type listedPool struct {
@@ -207,7 +266,7 @@ func (c *Client) findPool(ctx context.Context, a api, region, project string, id
 		URL:    c.baseURL(region) + a.path(project) + "?" + url.Values{"name": {id.name}}.Encode(),
 		Header: http.Header{"X-Project-Id": {project}},
 	}
-	resp, err := c.http.Do(ctx, req, c.signer.Sign, retryable)
+	resp, err := c.read.Do(ctx, req, c.signer.Sign, retryable)
 	if err != nil {
 		return op.Outcome{}, false, attemptsOf(err), err
 	}

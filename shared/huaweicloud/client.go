@@ -107,7 +107,8 @@ func Connect() (*Client, error) {
 // Client calls the Huawei ELB APIs. It is safe for concurrent use.
 type Client struct {
 	signer    *hwsign.Signer
-	http      *httpx.Client
+	http      *httpx.Client // creates: an unanswered one is never re-sent blindly
+	read      *httpx.Client // lookups: re-sent after a lost answer too
 	projectID string
 	endpoint  *url.URL // nil: the per-region host
 	domain    string
@@ -133,6 +134,10 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = &httpx.Client{}
 	}
+	// A lookup is a read: re-sending one whose answer was lost is always safe.
+	read := *c.http
+	read.Policy.RetryAmbiguous = true
+	c.read = &read
 	if c.domain == "" {
 		c.domain = DefaultDomain
 	}

@@ -69,12 +69,16 @@ var apiPaths = map[string]string{
 	v3:    "/v3/" + demoProject + "/elb/master-slave-pools",
 }
 
+// run runs raw as a delivery known to be the first, so that a named pool is created without
+// a lookup first (TestRepeatLooksUpFirst covers the others).
 func run(t testing.TB, o op.Operation, raw []byte) *op.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return op.Run(ctx, o, raw, op.Meta{Trigger: "direct"})
+	return op.Run(ctx, o, raw, firstDelivery)
 }
+
+var firstDelivery = op.Meta{Trigger: "sqs", Delivery: 1}
 
 func TestCreateSuccess(t *testing.T) {
 	e, srv := startEmulator(t, emulator.Options{})
@@ -312,7 +316,7 @@ func TestEmulator400IsNotRetried(t *testing.T) {
 	req := &huaweicloud.CreatePoolRequest{Region: "cn-north-4", Pool: &huaweicloud.Pool{}}
 	req.Pool.Protocol = "QUIC"
 	req.Pool.LbAlgorithm = "ROUND_ROBIN"
-	_, err := c.CreatePool(context.Background(), req)
+	_, err := c.CreatePool(context.Background(), req, op.Call{})
 	var oe *op.Error
 	if !errors.As(err, &oe) || oe.Kind != op.KindProvider || oe.HTTPStatus != 400 || oe.ProviderCode != "ELB.8902" ||
 		!strings.Contains(oe.ProviderMessage, "pool.protocol") {
@@ -691,4 +695,122 @@ func TestEachAttemptSignedAfresh(t *testing.T) {
 	if len(dates) != 3 || len(sigs) != 3 {
 		t.Errorf("%d dates and %d signatures over 3 attempts, want one each", len(dates), len(sigs))
 	}
+}
+
+// methods lists the method of each request the emulator received.
+func methods(reqs []emulator.Recorded) string {
+	var b []string
+	for _, r := range reqs {
+		b = append(b, r.Method)
+	}
+	return strings.Join(b, " ")
+}
+
+// A redelivered create (an earlier delivery may have created the pool and lost the answer)
+// that reaches a process knowing nothing of it looks the pool up before creating: a pool made
+// by the earlier delivery is adopted, and only an absent one is created. So does one whose
+// event source does not count deliveries. A delivery known to be the first sends the create
+// alone.
+func TestRepeatLooksUpFirst(t *testing.T) {
+	tests := []struct {
+		name        string
+		delivery    int
+		existing    bool
+		wantMethods string
+	}{
+		{"first delivery", 1, false, "POST"},
+		{"repeat, pool made earlier", 2, true, "GET"},
+		{"repeat, pool absent", 2, false, "GET POST"},
+		{"not counted, pool made earlier", 0, true, "GET"},
+		{"not counted, pool absent", 0, false, "GET POST"},
+	}
+	for _, api := range all {
+		for _, tt := range tests {
+			t.Run(api+"/"+tt.name, func(t *testing.T) {
+				e, srv := startEmulator(t, emulator.Options{})
+				raw := apply(t, bases[api], edits(set("pool.name", "web-"+api)))
+				if tt.existing {
+					// The earlier delivery, in another process that died before its answer
+					// reached the queue.
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					earlier := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[api], raw, op.Meta{Trigger: "sqs", MessageID: "m-1"})
+					cancel()
+					if !earlier.OK || e.HuaweiPoolCount() != 1 {
+						t.Fatalf("the earlier delivery: %+v, %d pools", earlier.Error, e.HuaweiPoolCount())
+					}
+				}
+				before := len(e.Requests())
+				// A fresh process: a new client, no memory of the earlier delivery.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				res := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[api], raw,
+					op.Meta{Trigger: "sqs", MessageID: "m-1", Delivery: tt.delivery})
+				if !res.OK || res.Status != op.StatusCreated || res.ID == "" {
+					t.Fatalf("result %+v (error %v)", res, res.Error)
+				}
+				if n := e.HuaweiPoolCount(); n != 1 {
+					t.Errorf("%d pools, want 1", n)
+				}
+				if got := methods(e.Requests()[before:]); got != tt.wantMethods {
+					t.Errorf("requests %q, want %q", got, tt.wantMethods)
+				}
+				if res.Attempts != len(strings.Fields(tt.wantMethods)) {
+					t.Errorf("attempts %d", res.Attempts)
+				}
+			})
+		}
+	}
+}
+
+// After an unanswered create, reconciliation goes on while the deadline allows: it looks the
+// pool up (asking again when a lookup's answer is lost, a read being safe to re-send) and
+// creates it again only when absent, so a pool is made exactly once however many answers are
+// lost on the way.
+func TestReconcileUntilSettled(t *testing.T) {
+	drop := emulator.Fault{Provider: "huaweicloud", Drop: true}
+	lost := emulator.Fault{Provider: "huaweicloud", DropAfterHandling: true}
+	pass := emulator.Fault{Provider: "huaweicloud"}
+	tests := []struct {
+		name        string
+		faults      []emulator.Fault
+		wantMethods string
+	}{
+		{"three creates unanswered, none made", []emulator.Fault{drop, pass, drop, pass, drop}, "POST GET POST GET POST GET POST"},
+		{"made, then lookups' answers lost", []emulator.Fault{lost, drop, lost}, "POST GET GET GET"},
+		{"unanswered, then made and lost", []emulator.Fault{drop, pass, lost, drop}, "POST GET POST GET GET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, srv := startEmulator(t, emulator.Options{})
+			e.Inject(tt.faults...)
+			res := run(t, operations(mustClient(t, demoConfig(srv.URL)))[v2], apply(t, bases[v2], edits(set("pool.name", "web"))))
+			if !res.OK || res.Status != op.StatusCreated || res.ID == "" {
+				t.Fatalf("result %+v (error %v)", res, res.Error)
+			}
+			if n := e.HuaweiPoolCount(); n != 1 {
+				t.Errorf("%d pools, want 1", n)
+			}
+			reqs := e.Requests()
+			if got := methods(reqs); got != tt.wantMethods || res.Attempts != len(reqs) {
+				t.Errorf("requests %q (attempts %d), want %q", got, res.Attempts, tt.wantMethods)
+			}
+		})
+	}
+	t.Run("never settled: stops at the deadline, saying a pool may exist", func(t *testing.T) {
+		e, srv := startEmulator(t, emulator.Options{})
+		faults := make([]emulator.Fault, 10000)
+		for i := range faults {
+			faults[i] = drop
+		}
+		e.Inject(faults...)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		res := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[v2], apply(t, bases[v2], edits(set("pool.name", "web"))), firstDelivery)
+		if res.OK || res.Error.Retryable || !strings.Contains(res.Error.Message, "may have been created") {
+			t.Fatalf("result %+v (error %v)", res, res.Error)
+		}
+		if got := methods(e.Requests()); !strings.HasPrefix(got, "POST GET") {
+			t.Errorf("requests %q: no reconciliation", got)
+		}
+	})
 }

@@ -25,8 +25,8 @@ func NewCreatePool(connect func() (*Client, error)) op.Operation {
 		ProviderName: ProviderName,
 		Connect:      connect,
 		Validate:     validateRequest[Pool],
-		Call: func(ctx context.Context, c *Client, r *CreatePoolRequest, _ op.Call) (op.Outcome, error) {
-			return c.CreatePool(ctx, r)
+		Call: func(ctx context.Context, c *Client, r *CreatePoolRequest, call op.Call) (op.Outcome, error) {
+			return c.CreatePool(ctx, r, call)
 		},
 	}
 }
@@ -38,8 +38,8 @@ func NewCreateLbaasPool(connect func() (*Client, error)) op.Operation {
 		ProviderName: ProviderName,
 		Connect:      connect,
 		Validate:     validateRequest[LbaasPool],
-		Call: func(ctx context.Context, c *Client, r *CreateLbaasPoolRequest, _ op.Call) (op.Outcome, error) {
-			return c.CreateLbaasPool(ctx, r)
+		Call: func(ctx context.Context, c *Client, r *CreateLbaasPoolRequest, call op.Call) (op.Outcome, error) {
+			return c.CreateLbaasPool(ctx, r, call)
 		},
 	}
 }
@@ -51,8 +51,8 @@ func NewCreateMasterSlavePool(connect func() (*Client, error)) op.Operation {
 		ProviderName: ProviderName,
 		Connect:      connect,
 		Validate:     validateRequest[MasterSlavePool],
-		Call: func(ctx context.Context, c *Client, r *CreateMasterSlavePoolRequest, _ op.Call) (op.Outcome, error) {
-			return c.CreateMasterSlavePool(ctx, r)
+		Call: func(ctx context.Context, c *Client, r *CreateMasterSlavePoolRequest, call op.Call) (op.Outcome, error) {
+			return c.CreateMasterSlavePool(ctx, r, call)
 		},
 	}
 }

@@ -59,12 +59,23 @@ type Meta struct {
 	MessageID string
 	// IdempotencyHeader is the HTTP Idempotency-Key header.
 	IdempotencyHeader string
+	// Delivery is how many times the event source has delivered this event, this time
+	// included (SQS's ApproximateReceiveCount); 0 when the source does not say. Past the first,
+	// an earlier delivery, perhaps in another process, may have sent the creation and lost
+	// its answer.
+	Delivery int
 }
 
 // Call is what Execute receives beside the request.
 type Call struct {
 	// IdempotencyKey is the resolved key: never empty.
 	IdempotencyKey string
+	// Repeat says this creation may have been sent before, so a provider call without an
+	// idempotency token looks for the resource before creating it. It is false only when the
+	// event source says this is its first delivery (Meta.Delivery 1), the common case of a
+	// queue, which then costs nothing extra; a source that does not count deliveries (an
+	// HTTP client's retry, a Step Functions retry) cannot tell a repeat from a first try.
+	Repeat bool
 }
 
 // Outcome is what a successful Execute reports.
@@ -104,24 +115,28 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Re
 		return Failure(o.Function(), o.Provider(), err)
 	}
 	c := req.common()
-	hash := hashRequest(req)
-	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader, hash)
+	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader)
+	hash := hashRequest(original(req, key))
+	if key == "" {
+		key = hash
+	}
 	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key, ReplyTo: c.ReplyTo}
 	if c.DryRun {
 		res.OK, res.Status = true, StatusValidated
 		return res
 	}
+	call := Call{IdempotencyKey: key, Repeat: meta.Delivery != 1}
 	if r.Store != nil {
-		return r.runOnce(ctx, o, req, res, hash)
+		return r.runOnce(ctx, o, req, call, res, hash)
 	}
-	r.execute(ctx, o, req, res)
+	r.execute(ctx, o, req, call, res)
 	return res
 }
 
 // runOnce executes under the store's claim on the key: a completed key replays its result,
 // and only a creation that finished is remembered; anything else releases the key so the
 // next delivery runs again (a CTyun creation in progress resumes with its clientToken).
-func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Result, hash string) *Result {
+func (r Runner) runOnce(ctx context.Context, o Operation, req Request, call Call, res *Result, hash string) *Result {
 	storeKey := o.Function() + "#" + res.IdempotencyKey
 	lease := time.Now().Add(15 * time.Minute)
 	if d, ok := ctx.Deadline(); ok {
@@ -137,7 +152,7 @@ func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Resu
 		replay.IdempotencyKey, replay.ReplyTo = res.IdempotencyKey, res.ReplyTo
 		return &replay
 	}
-	r.execute(ctx, o, req, res)
+	r.execute(ctx, o, req, call, res)
 	// The call's context may be spent; the store must still hear how it ended.
 	done := context.WithoutCancel(ctx)
 	if res.OK && res.Status == StatusCreated {
@@ -149,8 +164,8 @@ func (r Runner) runOnce(ctx context.Context, o Operation, req Request, res *Resu
 	return res
 }
 
-func (r Runner) execute(ctx context.Context, o Operation, req Request, res *Result) {
-	out, err := o.Execute(ctx, req, Call{IdempotencyKey: res.IdempotencyKey})
+func (r Runner) execute(ctx context.Context, o Operation, req Request, call Call, res *Result) {
+	out, err := o.Execute(ctx, req, call)
 	if err != nil {
 		res.Error = AsError(err)
 		res.Attempts = res.Error.Attempts
@@ -179,6 +194,21 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// A Resumable request can tell what lbfn itself added to it to continue a creation: the
+// request of an in_progress result carries CTyun's clientToken, derived from the idempotency
+// key. Original returns the request as it first came, so that a resumed creation hashes (and
+// so claims, completes and replays) as the one it continues, not as a different request.
+type Resumable interface {
+	Original(idempotencyKey string) Request
+}
+
+func original(req Request, key string) Request {
+	if r, ok := req.(Resumable); ok {
+		return r.Original(key)
+	}
+	return req
 }
 
 // hashRequest is the default idempotency key: a digest of the request without its common
@@ -262,8 +292,11 @@ func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outco
 	return s.Call(ctx, s.client, any(req).(*R), call) // Decode made it
 }
 
+// MaxIdempotencyKey is the most characters a request's idempotencyKey may have.
+const MaxIdempotencyKey = 256
+
 func checkCommon(c *Common, v *validate.Report) {
-	v.Length("idempotencyKey", &c.IdempotencyKey, 0, 256)
+	v.Length("idempotencyKey", &c.IdempotencyKey, 0, MaxIdempotencyKey)
 	if c.ReplyTo != "" {
 		u, err := url.Parse(c.ReplyTo)
 		switch {

@@ -29,6 +29,14 @@ type fakeClient struct {
 	maxRun  atomic.Int64
 	mu      sync.Mutex
 	keys    []string
+	repeats map[string]bool // by idempotency key: what the last call was told of earlier attempts
+}
+
+func (c *fakeClient) Repeat(key string) (repeat, called bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	repeat, called = c.repeats[key]
+	return repeat, called
 }
 
 func (c *fakeClient) Keys() []string {
@@ -52,6 +60,10 @@ func newFakeOp() (op.Operation, *fakeClient) {
 			c.calls.Add(1)
 			c.mu.Lock()
 			c.keys = append(c.keys, call.IdempotencyKey)
+			if c.repeats == nil {
+				c.repeats = map[string]bool{}
+			}
+			c.repeats[call.IdempotencyKey] = call.Repeat
 			c.mu.Unlock()
 			n := c.running.Add(1)
 			defer c.running.Add(-1)

@@ -84,7 +84,7 @@ const (
 
 // sqsRecord runs one record and says what becomes of it.
 func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) recordVerdict {
-	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId}
+	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId, Delivery: receiveCount(rec)}
 	body := []byte(rec.Body)
 	res := h.run(ctx, body, meta)
 	switch {
@@ -102,6 +102,17 @@ func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) recordVe
 		return recordFailed
 	}
 	return recordDone
+}
+
+// receiveCount is how many times SQS has delivered rec, this time included: its
+// ApproximateReceiveCount, which is the queue's, so it counts the deliveries to every process
+// and instance. 0 (unknown) when missing or unreadable.
+func receiveCount(rec events.SQSMessage) int {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // redeliverAfter asks SQS to deliver a record still in progress again when its result says to

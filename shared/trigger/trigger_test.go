@@ -667,3 +667,33 @@ func BenchmarkDetect(b *testing.B) {
 		trigger.Detect(event)
 	}
 }
+
+// SQS's receive count tells the operation whether an earlier delivery, in whatever process,
+// may have sent the creation already: only a count of 1 says it is the first; without a
+// readable count, it may be a repeat.
+func TestSQSReceiveCountMeansRepeat(t *testing.T) {
+	tests := []struct {
+		count string
+		want  bool
+	}{
+		{"1", false}, {"2", true}, {"17", true}, {"", true}, {"x", true}, {"-3", true},
+	}
+	for _, tt := range tests {
+		t.Run("count "+tt.count, func(t *testing.T) {
+			o, client := newFakeOp()
+			h := trigger.New(o, trigger.Options{Logger: quietLogger()})
+			msg := events.SQSMessage{MessageId: "m-1", Body: `{"name":"a"}`, EventSource: "aws:sqs",
+				EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:q", Attributes: map[string]string{}}
+			if tt.count != "" {
+				msg.Attributes["ApproximateReceiveCount"] = tt.count
+			}
+			event, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{msg}})
+			if _, err := h.Handle(context.Background(), event); err != nil {
+				t.Fatal(err)
+			}
+			if repeat, called := client.Repeat("m-1"); !called || repeat != tt.want {
+				t.Errorf("called %v with Repeat %v, want %v", called, repeat, tt.want)
+			}
+		})
+	}
+}
