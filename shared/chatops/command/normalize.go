@@ -138,7 +138,7 @@ func wordFollows(s string) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-// quoteClass is '"' or '\” for the marks that stand for them, else 0.
+// quoteClass is the ASCII quote, double or single, that a mark stands for, else 0.
 func quoteClass(r rune) byte {
 	switch r {
 	case '"', '“', '”', '„', '‟', '＂', '「':
