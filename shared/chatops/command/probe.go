@@ -81,7 +81,8 @@ func probeObject(o op.Operation, f *facts, sh *shape, chain []seg, path string) 
 		switch {
 		case v.Message == requiredMessage || strings.HasPrefix(v.Message, requiredMessage+":"):
 			f.required[display(v.Field)] = true
-		case v.Message != "unknown field":
+		case isEnum(v.Message): // an unchecked empty value; the enum is shown as a|b
+		default:
 			f.note(display(v.Field), ruleText(v.Message))
 		}
 	}
@@ -141,6 +142,11 @@ func enumValues(msg string) ([]string, bool) {
 		return nil, false
 	}
 	return strings.Split(rest[:end], ", "), true
+}
+
+func isEnum(msg string) bool {
+	_, ok := enumValues(msg)
+	return ok
 }
 
 // ruleText is a rule's message without what the probe happened to send ("…, got 0").
