@@ -16,11 +16,13 @@ type seg struct {
 	index int
 }
 
+var ideographicDots = strings.NewReplacer("。", ".", "｡", ".")
+
 // resolve reads a path as written and follows it through the request's shape. path is the
 // path as errors print it (as far as it could be read); problem says why it names no field.
 func resolve(written string, root *shape) (path string, segs []seg, sh *shape, problem string) {
 	// A Chinese input method types 。 for the dot; no member name holds one.
-	written = strings.NewReplacer("。", ".", "｡", ".").Replace(written)
+	written = ideographicDots.Replace(written)
 	if written == "" {
 		return "", nil, nil, "a path is missing before '='"
 	}

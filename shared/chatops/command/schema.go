@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lbfn/lbfn/shared/op"
 )
@@ -56,8 +57,19 @@ var commonFields = func() map[string]bool {
 	return m
 }()
 
-// requestShape is the shape of a request type without the common fields.
+var requestShapes sync.Map // reflect.Type → *shape
+
+// requestShape is the shape of a request type without the common fields. Shapes are read once
+// per type and never changed after.
 func requestShape(t reflect.Type) *shape {
+	if s, ok := requestShapes.Load(t); ok {
+		return s.(*shape)
+	}
+	s, _ := requestShapes.LoadOrStore(t, ownShape(t))
+	return s.(*shape)
+}
+
+func ownShape(t reflect.Type) *shape {
 	s := shapeOf(t)
 	if s.kind != kindObject {
 		return s
