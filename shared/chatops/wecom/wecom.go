@@ -20,7 +20,6 @@ import (
 	"unicode"
 
 	"github.com/lbfn/lbfn/shared/chatops"
-	"github.com/lbfn/lbfn/shared/op"
 )
 
 // Host is the only host a response_url may point at (besides loopback, for tests).
@@ -233,19 +232,12 @@ func (p *platform) seal(plain []byte, now time.Time) ([]byte, error) {
 // checks WeCom's errcode, which reports failures under HTTP 200.
 func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) error {
 	const what = "wecom response_url"
-	if reply.Platform != "wecom" || reply.URL == "" {
-		return op.Errorf(op.KindValidation, "%s: not a WeCom reply address", what)
-	}
-	if reply.Expired(time.Now()) {
-		return op.Errorf(op.KindValidation, "%s: expired (valid for an hour)", what)
+	if err := chatops.CheckReply(what, "wecom", reply, time.Now()); err != nil {
+		return err
 	}
 	body, _ := json.Marshal(map[string]any{
 		"msgtype":  "markdown",
 		"markdown": map[string]string{"content": chatops.Truncate(text, maxMarkdown)},
 	})
-	status, answer, err := chatops.PostJSON(ctx, p.cfg.HTTPClient, what, reply.URL, []string{Host}, nil, body)
-	if err != nil {
-		return err
-	}
-	return chatops.ErrcodeAnswer(what, status, answer)
+	return chatops.PostErrcode(ctx, p.cfg.HTTPClient, what, Host, reply, body)
 }
