@@ -158,7 +158,8 @@ func (p *platform) Receive(in chatops.Inbound) (*chatops.Message, *chatops.Outbo
 // handshake verifies and decrypts echostr and answers its plaintext, bare (no quotes, BOM or
 // newline), as WeCom requires. A smart robot's echostr carries no receiveid.
 func (p *platform) handshake(in chatops.Inbound, sig, ts, nonce string) (*chatops.Message, *chatops.Outbound, error) {
-	echo := in.Query.Get("echostr")
+	// Base64 has no spaces: one here was a raw "+" that query decoding turned into a space.
+	echo := strings.ReplaceAll(in.Query.Get("echostr"), " ", "+")
 	if echo == "" {
 		return nil, nil, chatops.Unverified("wecom", "GET without echostr")
 	}
