@@ -476,3 +476,10 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+func TestSpecRequestType(t *testing.T) {
+	var o Operation = newTestOp()
+	if got, want := o.RequestType(), reflect.TypeFor[testReq](); got != want {
+		t.Errorf("RequestType() = %v, want %v", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ type Operation interface {
 	Decode(raw []byte) (Request, error)
 	// Execute sends a request Decode returned.
 	Execute(ctx context.Context, req Request, call Call) (Outcome, error)
+	// RequestType is the struct type Decode fills, for tools that build or describe requests
+	// from their fields (chatops reads the field types and JSON names from it).
+	RequestType() reflect.Type
 }
 
 // A Request is a decoded, valid request. Every request type embeds Common.
@@ -216,6 +220,9 @@ func (s *Spec[R, C]) Function() string { return s.FunctionName }
 
 // Provider implements Operation.
 func (s *Spec[R, C]) Provider() string { return s.ProviderName }
+
+// RequestType implements Operation.
+func (s *Spec[R, C]) RequestType() reflect.Type { return reflect.TypeFor[R]() }
 
 // Decode implements Operation.
 func (s *Spec[R, C]) Decode(raw []byte) (Request, error) {
