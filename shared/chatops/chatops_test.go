@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -187,6 +188,7 @@ func TestPostJSON(t *testing.T) {
 		case "/landed":
 			t.Error("redirect followed")
 		case "/slow":
+			io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()
 		default:
 			var b bytes.Buffer

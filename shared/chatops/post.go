@@ -79,12 +79,12 @@ func PostJSON(ctx context.Context, hc *http.Client, what, rawURL string, hosts [
 	}
 	resp, err := NoRedirects(hc).Do(req)
 	if err != nil {
-		return 0, nil, sendError(ctx, what, err)
+		return 0, nil, SendError(ctx, what, err)
 	}
 	defer resp.Body.Close()
 	answer, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return resp.StatusCode, nil, sendError(ctx, what, err)
+		return resp.StatusCode, nil, SendError(ctx, what, err)
 	}
 	return resp.StatusCode, answer, nil
 }
@@ -100,8 +100,8 @@ func NoRedirects(hc *http.Client) *http.Client {
 	return c
 }
 
-// sendError describes a failed exchange without the URL, which *url.Error quotes.
-func sendError(ctx context.Context, what string, err error) *op.Error {
+// SendError describes a failed exchange (no answer) without the URL, which *url.Error quotes.
+func SendError(ctx context.Context, what string, err error) *op.Error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err

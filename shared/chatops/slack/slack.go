@@ -1,0 +1,200 @@
+// Package slack is Slack's side of chatops: slash commands verified with the v0 signing
+// secret, answered in-band with an ephemeral message, and later messages posted to the
+// command's response_url.
+package slack
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// Host is the only host a response_url may point at (besides loopback, for tests).
+const Host = "hooks.slack.com"
+
+const (
+	// window is how far a request's timestamp may be from now, either side: Slack's documented
+	// five minutes, which is also what makes a captured request useless soon after.
+	window = 5 * time.Minute
+	// replyLifetime is how long Slack accepts posts to a response_url (up to 5 within 30 min).
+	replyLifetime = 30 * time.Minute
+	// maxText bounds a message's text in bytes. Slack truncates text past 40,000 characters and
+	// recommends staying under 4,000; bytes never outnumber characters, so this always fits.
+	maxText = 4000
+)
+
+// Config is what the Slack side needs. It holds a secret, so it prints as "[redacted]".
+type Config struct {
+	SigningSecret string       // LBFN_SLACK_SIGNING_SECRET
+	HTTPClient    *http.Client // for response_url posts; nil: a plain client
+}
+
+func (Config) String() string             { return "slack.Config[redacted]" }
+func (Config) GoString() string           { return "slack.Config[redacted]" }
+func (Config) Format(f fmt.State, _ rune) { io.WriteString(f, "slack.Config[redacted]") }
+func (Config) LogValue() slog.Value       { return slog.StringValue("slack.Config[redacted]") }
+
+type platform struct{ cfg Config }
+
+// New returns the Slack platform.
+func New(cfg Config) chatops.Platform { return &platform{cfg: cfg} }
+
+func (p *platform) Name() string { return "slack" }
+
+func (p *platform) Missing() string {
+	if p.cfg.SigningSecret == "" {
+		return "LBFN_SLACK_SIGNING_SECRET"
+	}
+	return ""
+}
+
+// Receive verifies a slash command and extracts it. Slack's ssl_check probe is answered 200.
+func (p *platform) Receive(in chatops.Inbound) (*chatops.Message, *chatops.Outbound, error) {
+	if m := p.Missing(); m != "" {
+		return nil, nil, chatops.Unverified("slack", m+" is not set")
+	}
+	// Slack probes the certificate with ssl_check=1 (a GET, or a form POST carrying only
+	// ssl_check and the deprecated token) and signs neither: answer 200, do nothing.
+	if in.Query.Get("ssl_check") == "1" {
+		return nil, &chatops.Outbound{Status: http.StatusOK}, nil
+	}
+	if in.Method != http.MethodPost {
+		return nil, nil, chatops.Unverified("slack", "not a POST")
+	}
+	if err := p.verify(in); err != nil {
+		if isSSLCheck(in.Body) {
+			return nil, &chatops.Outbound{Status: http.StatusOK}, nil
+		}
+		return nil, nil, err
+	}
+	form, err := url.ParseQuery(string(in.Body))
+	if err != nil {
+		return nil, nil, chatops.Ignored("slack", "body is not a form")
+	}
+	if form.Get("ssl_check") == "1" {
+		return nil, &chatops.Outbound{Status: http.StatusOK}, nil
+	}
+	msg := &chatops.Message{
+		Platform:  "slack",
+		MessageID: form.Get("trigger_id"),
+		User:      form.Get("user_id"),
+		Text:      strings.TrimSpace(form.Get("text")),
+	}
+	if msg.MessageID == "" || msg.User == "" {
+		return nil, nil, chatops.Ignored("slack", "no trigger_id or user_id: not a slash command")
+	}
+	replyURL := form.Get("response_url")
+	if _, err := chatops.CheckURL(replyURL, Host); err != nil {
+		return nil, nil, chatops.Ignored("slack", "response_url: "+err.Error())
+	}
+	msg.Reply = chatops.Reply{Platform: "slack", URL: replyURL, Expires: in.Clock().Add(replyLifetime)}
+	return msg, nil, nil
+}
+
+func isSSLCheck(body []byte) bool {
+	form, err := url.ParseQuery(string(body))
+	return err == nil && form.Get("ssl_check") == "1" && form.Get("command") == ""
+}
+
+// verify checks X-Slack-Signature over the raw body and the timestamp window.
+//
+// slack-go's SecretsVerifier checks the same thing, but against the wall clock (time.Since),
+// so the documented vectors could never be tested and Inbound.Now would be ignored; this is
+// the same computation with the clock passed in.
+func (p *platform) verify(in chatops.Inbound) error {
+	tsText := in.HeaderValue("X-Slack-Request-Timestamp")
+	sigText := in.HeaderValue("X-Slack-Signature")
+	if tsText == "" || sigText == "" {
+		return chatops.Unverified("slack", "unsigned request")
+	}
+	ts, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil {
+		return chatops.Unverified("slack", "bad X-Slack-Request-Timestamp")
+	}
+	if d := in.Clock().Sub(time.Unix(ts, 0)); d > window || d < -window {
+		return chatops.Unverified("slack", "timestamp outside the 5-minute window")
+	}
+	hexSig, ok := strings.CutPrefix(sigText, "v0=")
+	sig, err := hex.DecodeString(hexSig)
+	if !ok || err != nil || len(sig) != sha256.Size {
+		return chatops.Unverified("slack", "malformed X-Slack-Signature")
+	}
+	mac := hmac.New(sha256.New, []byte(p.cfg.SigningSecret))
+	mac.Write([]byte("v0:" + tsText + ":"))
+	mac.Write(in.Body)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return chatops.Unverified("slack", "signature does not match")
+	}
+	return nil
+}
+
+// Answer shows text to the user who typed the command (ephemeral), in the HTTP answer itself.
+func (p *platform) Answer(_ chatops.Message, text string) (chatops.Outbound, bool) {
+	body, _ := json.Marshal(struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}{"ephemeral", chatops.Truncate(text, maxText)})
+	return chatops.Outbound{
+		Status: http.StatusOK,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   body,
+	}, true
+}
+
+// Post sends text to the command's response_url, visible to the channel (in_channel), as the
+// other platforms' replies are.
+func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) error {
+	const what = "slack response_url"
+	if reply.Platform != "slack" || reply.URL == "" {
+		return op.Errorf(op.KindValidation, "%s: not a Slack reply address", what)
+	}
+	if _, err := chatops.CheckURL(reply.URL, Host); err != nil {
+		return op.Errorf(op.KindValidation, "%s: %v", what, err)
+	}
+	if reply.Expired(time.Now()) {
+		return op.Errorf(op.KindValidation, "%s: expired (Slack accepts posts for 30 minutes)", what)
+	}
+	ctx, cancel := context.WithTimeout(ctx, chatops.PostTimeout)
+	defer cancel()
+	err := slack.PostWebhookCustomHTTPContext(ctx, reply.URL, chatops.NoRedirects(p.cfg.HTTPClient),
+		&slack.WebhookMessage{Text: chatops.Truncate(text, maxText), ResponseType: "in_channel"})
+	return postError(ctx, what, err)
+}
+
+// postError maps slack-go's errors to *op.Error without the URL, which its transport errors
+// quote.
+func postError(ctx context.Context, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var status slack.StatusCodeError
+	var limited *slack.RateLimitedError
+	var numErr *strconv.NumError
+	switch {
+	case errors.As(err, &status):
+		return chatops.StatusError(what, status.Code)
+	case errors.As(err, &limited):
+		e := chatops.StatusError(what, http.StatusTooManyRequests)
+		e.Message += fmt.Sprintf(" (retry after %s)", limited.RetryAfter)
+		return e
+	case errors.As(err, &numErr): // a 429 whose Retry-After is not a number
+		return chatops.StatusError(what, http.StatusTooManyRequests)
+	}
+	return chatops.SendError(ctx, what, err)
+}
