@@ -1,0 +1,26 @@
+package feishu
+
+import (
+	"strings"
+	"testing"
+)
+
+// The official vector (docs/chatops.md §2.4): strict PKCS#7 gives exactly "hello world"; the
+// official SDK's brace trim would leave five 0x05 bytes behind.
+func TestDecryptOfficialVector(t *testing.T) {
+	const encrypted = "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="
+	p := New(Config{EncryptKey: "test key"}).(*platform)
+	got, err := p.decrypt(encrypted)
+	if err != nil || string(got) != "hello world" {
+		t.Fatalf("decrypt = %q, %v; want \"hello world\"", got, err)
+	}
+	wrong := New(Config{EncryptKey: "test kez"}).(*platform)
+	if got, err := wrong.decrypt(encrypted); err == nil {
+		t.Errorf("wrong key decrypted to %q", got)
+	}
+	for _, bad := range []string{"", "!!!", "P37w+VZImNgPEO1RBhJ6Rg==", strings.Repeat("A", 44)} {
+		if got, err := p.decrypt(bad); err == nil {
+			t.Errorf("decrypt(%q) = %q, want an error", bad, got)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package feishu
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/op"
+)
+
+// tokenMargin is how long before its stated expiry a tenant access token stops being used,
+// as the official SDK does (3 minutes): a reply never starts with a token about to lapse.
+const tokenMargin = 3 * time.Minute
+
+// tokenCache holds the app's tenant access token until shortly before it expires. One fetch
+// runs at a time; concurrent posts wait for it (or for their own context) and share the
+// result, so a burst of replies asks Feishu once.
+type tokenCache struct {
+	p       *platform
+	lock    chan struct{} // a mutex a waiter can give up on
+	token   string
+	expires time.Time
+}
+
+func newTokenCache(p *platform) *tokenCache {
+	return &tokenCache{p: p, lock: make(chan struct{}, 1)}
+}
+
+func (c *tokenCache) get(ctx context.Context) (string, error) {
+	select {
+	case c.lock <- struct{}{}:
+	case <-ctx.Done():
+		return "", &op.Error{Kind: op.KindTimeout, Retryable: true, Err: ctx.Err(),
+			Message: "feishu tenant_access_token: no time left to wait for the token"}
+	}
+	defer func() { <-c.lock }()
+	if c.token != "" && time.Now().Before(c.expires) {
+		return c.token, nil
+	}
+	token, lifetime, err := c.fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.token, c.expires = "", time.Time{}
+	if lifetime > tokenMargin {
+		c.token, c.expires = token, time.Now().Add(lifetime-tokenMargin)
+	}
+	return token, nil
+}
+
+// drop forgets token if it is still the cached one (Feishu refused it).
+func (c *tokenCache) drop(token string) {
+	c.lock <- struct{}{}
+	if c.token == token {
+		c.token, c.expires = "", time.Time{}
+	}
+	<-c.lock
+}
+
+func (c *tokenCache) fetch(ctx context.Context) (string, time.Duration, error) {
+	const what = "feishu tenant_access_token"
+	body, _ := json.Marshal(map[string]string{"app_id": c.p.cfg.AppID, "app_secret": c.p.cfg.AppSecret})
+	status, answer, err := chatops.PostJSON(ctx, c.p.cfg.HTTPClient, what,
+		c.p.base+"/open-apis/auth/v3/tenant_access_token/internal", []string{c.p.host},
+		http.Header{"Content-Type": {"application/json; charset=utf-8"}}, body)
+	if err != nil {
+		return "", 0, err
+	}
+	var res struct {
+		apiAnswer
+		Token  string `json:"tenant_access_token"`
+		Expire int64  `json:"expire"`
+	}
+	if json.Unmarshal(answer, &res) == nil && res.Code != nil && *res.Code != 0 {
+		e := chatops.CodeError(what, *res.Code, res.Msg)
+		e.Kind = op.KindAuth // the app id or secret was refused
+		return "", 0, e
+	}
+	if status/100 != 2 {
+		return "", 0, chatops.StatusError(what, status)
+	}
+	if res.Code == nil || res.Token == "" || res.Expire <= 0 {
+		return "", 0, op.Errorf(op.KindProvider, "%s: answer without a token", what)
+	}
+	return res.Token, time.Duration(min(res.Expire, 24*3600)) * time.Second, nil
+}
