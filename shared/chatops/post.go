@@ -3,6 +3,7 @@ package chatops
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -135,4 +136,21 @@ func StatusError(what string, status int) *op.Error {
 func CodeError(what string, code int64, msg string) *op.Error {
 	return &op.Error{Kind: op.KindProvider, Attempts: 1, ProviderCode: strconv.FormatInt(code, 10),
 		ProviderMessage: Truncate(msg, 200), Message: what + ": error " + strconv.FormatInt(code, 10)}
+}
+
+// ErrcodeAnswer checks the answer to a DingTalk or WeCom post: a non-2xx status, or a non-zero
+// "errcode" in the JSON body (both report failures under HTTP 200). An answer without an
+// errcode is taken as success, as their SDKs do.
+func ErrcodeAnswer(what string, status int, answer []byte) error {
+	if status/100 != 2 {
+		return StatusError(what, status)
+	}
+	var res struct {
+		ErrCode *int64 `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	if json.Unmarshal(answer, &res) == nil && res.ErrCode != nil && *res.ErrCode != 0 {
+		return CodeError(what, *res.ErrCode, res.ErrMsg)
+	}
+	return nil
 }

@@ -185,15 +185,5 @@ func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) e
 	if err != nil {
 		return err
 	}
-	if status/100 != 2 {
-		return chatops.StatusError(what, status)
-	}
-	var res struct {
-		ErrCode *int64 `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}
-	if json.Unmarshal(answer, &res) == nil && res.ErrCode != nil && *res.ErrCode != 0 {
-		return chatops.CodeError(what, *res.ErrCode, res.ErrMsg)
-	}
-	return nil
+	return chatops.ErrcodeAnswer(what, status, answer)
 }
