@@ -170,7 +170,9 @@ func (p *Platforms) PostedTo(platform, target string) []string {
 func (p *Platforms) SlackResponseURL(id string) string { return p.URL + "/slack/response/" + id }
 
 // DingTalkSessionWebhook is a sessionWebhook recorded under id.
-func (p *Platforms) DingTalkSessionWebhook(id string) string { return p.URL + "/dingtalk/session/" + id }
+func (p *Platforms) DingTalkSessionWebhook(id string) string {
+	return p.URL + "/dingtalk/session/" + id
+}
 
 // WeComResponseURL is a response_url recorded under id.
 func (p *Platforms) WeComResponseURL(id string) string { return p.URL + "/wecom/response/" + id }
