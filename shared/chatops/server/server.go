@@ -237,13 +237,13 @@ func (s *Server) act(ctx context.Context, log *slog.Logger, msg chatops.Message,
 			text += "\n\n" + why
 		}
 		return text, "help"
-	case command.HelpFunction:
-		return command.Describe(s.ops[cmd.Function]), "help"
 	}
-
 	o, ok := s.ops[cmd.Function]
 	if !ok { // Parse knows the same operations; this only guards against a mismatch.
 		return "unknown function " + cmd.Function + ": try help", "usage"
+	}
+	if cmd.Kind == command.HelpFunction {
+		return command.Describe(o), "help"
 	}
 	job := msg.JobID()
 	if why := s.CreateOff(); why != "" {
