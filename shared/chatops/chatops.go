@@ -123,7 +123,7 @@ type receiveError struct {
 func (e *receiveError) Error() string { return e.kind.Error() + ": " + e.platform + ": " + e.why }
 func (e *receiveError) Unwrap() error { return e.kind }
 
-// A Platform is one chat platform's side of chatops.
+// A Platform is one chat platform's side of chatops. It is safe for concurrent use.
 type Platform interface {
 	Name() string // "slack", ...
 	// Missing names the unset settings (env variable names), "" when the platform is configured.

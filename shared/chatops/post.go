@@ -138,10 +138,26 @@ func CodeError(what string, code int64, msg string) *op.Error {
 		ProviderMessage: Truncate(msg, 200), Message: what + ": error " + strconv.FormatInt(code, 10)}
 }
 
-// ErrcodeAnswer checks the answer to a DingTalk or WeCom post: a non-2xx status, or a non-zero
-// "errcode" in the JSON body (both report failures under HTTP 200). An answer without an
-// errcode is taken as success, as their SDKs do.
-func ErrcodeAnswer(what string, status int, answer []byte) error {
+// CheckReply refuses, before anything is sent, a reply address that is not the platform's own
+// (a reply handed to the wrong platform) or whose stated lifetime has ended.
+func CheckReply(what, platform string, reply Reply, now time.Time) error {
+	if reply.Platform != platform || (reply.URL == "" && reply.MessageID == "") {
+		return op.Errorf(op.KindValidation, "%s: not a %s reply address", what, platform)
+	}
+	if reply.Expired(now) {
+		return op.Errorf(op.KindValidation, "%s: the reply address has expired", what)
+	}
+	return nil
+}
+
+// PostErrcode posts body to reply.URL, pinned to host, and checks the answer the DingTalk and
+// WeCom way: a non-2xx status, or a non-zero "errcode" in the JSON body (both report failures
+// under HTTP 200). An answer without an errcode is taken as success, as their SDKs do.
+func PostErrcode(ctx context.Context, hc *http.Client, what, host string, reply Reply, body []byte) error {
+	status, answer, err := PostJSON(ctx, hc, what, reply.URL, []string{host}, nil, body)
+	if err != nil {
+		return err
+	}
 	if status/100 != 2 {
 		return StatusError(what, status)
 	}

@@ -309,25 +309,47 @@ func fieldsOf(t reflect.Type) map[string]reflect.Type {
 		return m.(map[string]reflect.Type)
 	}
 	m := map[string]reflect.Type{}
-	collectFields(t, m)
+	for _, f := range Fields(t) {
+		m[f.Name] = f.Type
+	}
 	fieldCache.Store(t, m)
 	return m
 }
 
-// collectFields walks t breadth first, so that, as in encoding/json, a field declared at a
-// shallower depth hides an embedded struct's field of the same name wherever it is declared.
-func collectFields(t reflect.Type, m map[string]reflect.Type) {
+// A Field is one JSON member of a struct type.
+type Field struct {
+	Name string
+	Type reflect.Type
+}
+
+// Fields lists the JSON members of struct type t as encoding/json reads them (json tag names,
+// "-" skipped, unexported fields skipped, embedded structs' fields promoted), in declaration
+// order with an embedded struct's fields where it is embedded. t is walked breadth first, so
+// that a field declared at a shallower depth hides an embedded struct's field of the same
+// name wherever it is declared.
+func Fields(t reflect.Type) []Field {
+	type embedded struct {
+		t     reflect.Type
+		index []int
+	}
+	type found struct {
+		Field
+		index []int
+	}
+	var all []found
+	names := map[string]bool{}
 	seen := map[reflect.Type]bool{}
-	for level := []reflect.Type{t}; len(level) > 0; {
-		var next []reflect.Type
-		found := map[string]reflect.Type{}
+	for level := []embedded{{t: t}}; len(level) > 0; {
+		var next []embedded
+		atLevel := map[string]bool{}
 		for _, st := range level {
-			if seen[st] {
+			if seen[st.t] {
 				continue
 			}
-			seen[st] = true
-			for i := range st.NumField() {
-				f := st.Field(i)
+			seen[st.t] = true
+			for i := range st.t.NumField() {
+				f := st.t.Field(i)
+				index := append(slices.Clip(st.index), i)
 				tag := f.Tag.Get("json")
 				if tag == "-" {
 					continue
@@ -339,7 +361,7 @@ func collectFields(t reflect.Type, m map[string]reflect.Type) {
 						ft = ft.Elem()
 					}
 					if ft.Kind() == reflect.Struct {
-						next = append(next, ft)
+						next = append(next, embedded{ft, index})
 						continue
 					}
 				}
@@ -349,19 +371,24 @@ func collectFields(t reflect.Type, m map[string]reflect.Type) {
 				if name == "" {
 					name = f.Name
 				}
-				if _, shallower := m[name]; shallower {
+				if names[name] || atLevel[name] {
 					continue
 				}
-				if _, dup := found[name]; !dup {
-					found[name] = f.Type
-				}
+				atLevel[name] = true
+				all = append(all, found{Field{name, f.Type}, index})
 			}
 		}
-		for name, ft := range found {
-			m[name] = ft
+		for name := range atLevel {
+			names[name] = true
 		}
 		level = next
 	}
+	slices.SortFunc(all, func(a, b found) int { return slices.Compare(a.index, b.index) })
+	out := make([]Field, len(all))
+	for i, f := range all {
+		out[i] = f.Field
+	}
+	return out
 }
 
 // Covered reports whether field lies at or under a field of vs: a rule broken at such a field

@@ -320,3 +320,28 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func TestFields(t *testing.T) {
+	type inner struct {
+		Shadowed string `json:"shadowed"`
+		Deep     int    `json:"deep"`
+	}
+	type outer struct {
+		First string `json:"first,omitempty"`
+		*inner
+		Shadowed bool   `json:"shadowed"`
+		Skipped  string `json:"-"`
+		Dash     string `json:"-,"`
+		hidden   string
+		Untagged int
+	}
+	var got []string
+	for _, f := range Fields(reflect.TypeFor[outer]()) {
+		got = append(got, f.Name+":"+f.Type.String())
+	}
+	want := []string{"first:string", "deep:int", "shadowed:bool", "-:string", "Untagged:int"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Fields = %v, want %v", got, want)
+	}
+	_ = outer{}.hidden
+}

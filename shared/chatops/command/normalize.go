@@ -61,6 +61,8 @@ func Normalize(s string) string {
 // writePlain writes r, found outside quotes, as the grammar reads it.
 func writePlain(b *strings.Builder, r rune) {
 	switch {
+	case r > ' ' && r < utf8.RuneSelf: // most of a command
+		b.WriteByte(byte(r))
 	case r >= 0xFF01 && r <= 0xFF5E:
 		b.WriteRune(r - 0xFEE0)
 	case r == '【':

@@ -16,11 +16,13 @@ type seg struct {
 	index int
 }
 
+var ideographicDots = strings.NewReplacer("。", ".", "｡", ".")
+
 // resolve reads a path as written and follows it through the request's shape. path is the
 // path as errors print it (as far as it could be read); problem says why it names no field.
 func resolve(written string, root *shape) (path string, segs []seg, sh *shape, problem string) {
 	// A Chinese input method types 。 for the dot; no member name holds one.
-	written = strings.NewReplacer("。", ".", "｡", ".").Replace(written)
+	written = ideographicDots.Replace(written)
 	if written == "" {
 		return "", nil, nil, "a path is missing before '='"
 	}
@@ -158,12 +160,11 @@ func distance(a, b string) int {
 // A node is the request being built: an object or array set member by member, or a value
 // given whole.
 type node struct {
-	path   string
-	whole  json.RawMessage
-	names  []string // object members, in the order first set
-	fields map[string]*node
-	items  map[int]*node
-	max    int // the highest index set
+	path     string
+	whole    json.RawMessage
+	children map[seg]*node
+	order    []seg // object members in the order first set
+	max      int   // array: the highest index set
 }
 
 // set puts raw at segs, refusing a path set twice and one that overlaps a value given whole.
@@ -177,7 +178,7 @@ func (n *node) set(segs []seg, path string, raw json.RawMessage) string {
 	switch {
 	case n.whole != nil:
 		return "is set more than once"
-	case n.fields != nil || n.items != nil:
+	case n.children != nil:
 		return "its fields are already set one by one"
 	}
 	n.whole = raw
@@ -185,73 +186,67 @@ func (n *node) set(segs []seg, path string, raw json.RawMessage) string {
 }
 
 func (n *node) child(sg seg) *node {
-	if sg.index < 0 {
-		if c, ok := n.fields[sg.name]; ok {
-			return c
-		}
-		if n.fields == nil {
-			n.fields = map[string]*node{}
-		}
-		c := &node{path: validate.Join(n.path, sg.name)}
-		n.fields[sg.name] = c
-		n.names = append(n.names, sg.name)
+	if c, ok := n.children[sg]; ok {
 		return c
 	}
-	if c, ok := n.items[sg.index]; ok {
-		return c
+	if n.children == nil {
+		n.children = map[seg]*node{}
 	}
-	if n.items == nil {
-		n.items = map[int]*node{}
+	c := &node{path: validate.Join(n.path, sg.name)}
+	if sg.index >= 0 {
+		c.path = validate.Index(n.path, sg.index)
+		n.max = max(n.max, sg.index)
 	}
-	c := &node{path: validate.Index(n.path, sg.index)}
-	n.items[sg.index] = c
-	n.max = max(n.max, sg.index)
+	n.children[sg] = c
+	n.order = append(n.order, sg)
 	return c
 }
 
+// isArray: a node's children are all items or all members, as the request's shape says.
+func (n *node) isArray() bool { return len(n.order) > 0 && n.order[0].index >= 0 }
+
+// item returns array item i.
+func (n *node) item(i int) *node { return n.children[seg{index: i}] }
+
 // checkArrays reports an array whose items are not numbered 0, 1, 2, … without a gap.
 func (n *node) checkArrays(p *parser) {
-	if n.items != nil && n.max >= len(n.items) {
+	if n.isArray() && n.max >= len(n.children) {
 		missing := 0
-		for n.items[missing] != nil {
+		for n.item(missing) != nil {
 			missing++
 		}
 		p.fail(validate.Index(n.path, missing), "missing: number the items from 0 without gaps (%s is set)",
 			validate.Index(n.path, n.max))
 	}
-	for _, name := range n.names {
-		n.fields[name].checkArrays(p)
-	}
-	for i := 0; i < len(n.items); i++ {
-		if c := n.items[i]; c != nil {
-			c.checkArrays(p)
-		}
+	for _, sg := range n.order {
+		n.children[sg].checkArrays(p)
 	}
 }
 
-// encode writes the node as JSON; a node with nothing set writes nothing.
+// encode writes the node as JSON, array items by index; a node with nothing set writes
+// nothing. Parse encodes only after checkArrays found no gap.
 func (n *node) encode(b *bytes.Buffer) {
 	switch {
 	case n.whole != nil:
 		b.Write(n.whole)
-	case n.items != nil:
+	case n.isArray():
 		b.WriteByte('[')
-		for i := 0; i < len(n.items); i++ {
+		for i := range len(n.children) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			n.items[i].encode(b)
+			n.item(i).encode(b)
 		}
 		b.WriteByte(']')
-	case n.fields != nil:
+	case n.children != nil:
 		b.WriteByte('{')
-		for i, name := range n.names {
+		for i, sg := range n.order {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.Write(marshalString(name))
+			b.Write(marshalString(sg.name))
 			b.WriteByte(':')
-			n.fields[name].encode(b)
+			n.children[sg].encode(b)
 		}
 		b.WriteByte('}')
 	}

@@ -2,8 +2,10 @@ package command
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/validate"
@@ -39,8 +41,28 @@ func (f *facts) note(path, text string) {
 	}
 }
 
-// learn probes o. It costs a few hundred Decode calls of small requests, all without network.
+// learned caches facts by operation: probing costs a few hundred Decode calls of small
+// requests (milliseconds), and an operation's type and rules never change.
+var learned sync.Map // op.Operation → *facts
+
+// learn probes o, once per operation.
 func learn(o op.Operation, root *shape) *facts {
+	// Operations are pointers (*op.Spec) in practice; anything else that cannot be a map key
+	// is probed every time rather than risk a panic.
+	cacheable := reflect.ValueOf(o).Comparable()
+	if cacheable {
+		if f, ok := learned.Load(o); ok {
+			return f.(*facts)
+		}
+	}
+	f := probe(o, root)
+	if cacheable {
+		learned.Store(o, f)
+	}
+	return f
+}
+
+func probe(o op.Operation, root *shape) *facts {
 	f := &facts{required: map[string]bool{}, enums: map[string][]string{}, notes: map[string][]string{}}
 	walkObjects(root, nil, "", map[*shape]bool{}, func(sh *shape, chain []seg, path string) {
 		probeObject(o, f, sh, chain, path)
@@ -81,7 +103,8 @@ func probeObject(o op.Operation, f *facts, sh *shape, chain []seg, path string) 
 		switch {
 		case v.Message == requiredMessage || strings.HasPrefix(v.Message, requiredMessage+":"):
 			f.required[display(v.Field)] = true
-		case v.Message != "unknown field":
+		case isEnum(v.Message): // an unchecked empty value; the enum is shown as a|b
+		default:
 			f.note(display(v.Field), ruleText(v.Message))
 		}
 	}
@@ -141,6 +164,11 @@ func enumValues(msg string) ([]string, bool) {
 		return nil, false
 	}
 	return strings.Split(rest[:end], ", "), true
+}
+
+func isEnum(msg string) bool {
+	_, ok := enumValues(msg)
+	return ok
 }
 
 // ruleText is a rule's message without what the probe happened to send ("…, got 0").

@@ -4,15 +4,14 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"slices"
-	"strings"
+	"sync"
 
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/validate"
 )
 
 // A shape is what a JSON value at some path must be, read from the request type by the rules
-// encoding/json (and shared/validate) apply: json tag names, "-", embedded structs promoted,
-// pointers followed.
+// encoding/json and shared/validate apply (see validate.Fields), pointers followed.
 type shape struct {
 	kind   shapeKind
 	bits   int      // for integers and floats: the Go type's size
@@ -56,8 +55,19 @@ var commonFields = func() map[string]bool {
 	return m
 }()
 
-// requestShape is the shape of a request type without the common fields.
+var requestShapes sync.Map // reflect.Type → *shape
+
+// requestShape is the shape of a request type without the common fields. Shapes are read once
+// per type and never changed after.
 func requestShape(t reflect.Type) *shape {
+	if s, ok := requestShapes.Load(t); ok {
+		return s.(*shape)
+	}
+	s, _ := requestShapes.LoadOrStore(t, ownShape(t))
+	return s.(*shape)
+}
+
+func ownShape(t reflect.Type) *shape {
 	s := shapeOf(t)
 	if s.kind != kindObject {
 		return s
@@ -120,68 +130,11 @@ func (b *shaper) shape(t reflect.Type) *shape {
 	return s
 }
 
-// collect adds t's fields to s breadth first, as encoding/json does: a field declared at a
-// shallower depth hides an embedded struct's field of the same name. Fields are listed in
-// declaration order, embedded ones where their struct is embedded.
+// collect adds t's fields to s, in declaration order, by the rules shared/validate decodes
+// with.
 func (b *shaper) collect(t reflect.Type, s *shape) {
-	type embedded struct {
-		t     reflect.Type
-		index []int
-	}
-	type found struct {
-		f     *field
-		index []int
-	}
-	var all []found
-	names := map[string]bool{}
-	visited := map[reflect.Type]bool{}
-	for level := []embedded{{t: t}}; len(level) > 0; {
-		var next []embedded
-		atLevel := map[string]bool{}
-		for _, st := range level {
-			if visited[st.t] {
-				continue
-			}
-			visited[st.t] = true
-			for i := range st.t.NumField() {
-				f := st.t.Field(i)
-				index := append(slices.Clip(st.index), i)
-				tag := f.Tag.Get("json")
-				if tag == "-" {
-					continue
-				}
-				name, _, _ := strings.Cut(tag, ",")
-				if f.Anonymous && name == "" {
-					ft := f.Type
-					if ft.Kind() == reflect.Pointer {
-						ft = ft.Elem()
-					}
-					if ft.Kind() == reflect.Struct {
-						next = append(next, embedded{ft, index})
-						continue
-					}
-				}
-				if !f.IsExported() {
-					continue
-				}
-				if name == "" {
-					name = f.Name
-				}
-				if names[name] || atLevel[name] {
-					continue
-				}
-				atLevel[name] = true
-				all = append(all, found{&field{name: name, shape: b.shape(f.Type)}, index})
-			}
-		}
-		for name := range atLevel {
-			names[name] = true
-		}
-		level = next
-	}
-	slices.SortFunc(all, func(a, b found) int { return slices.Compare(a.index, b.index) })
-	for _, f := range all {
-		s.fields = append(s.fields, f.f)
+	for _, f := range validate.Fields(t) {
+		s.fields = append(s.fields, &field{name: f.Name, shape: b.shape(f.Type)})
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
-	"github.com/lbfn/lbfn/shared/op"
 )
 
 // Host is the only host a sessionWebhook may point at (besides loopback, for tests).
@@ -171,19 +170,12 @@ func (p *platform) Answer(chatops.Message, string) (chatops.Outbound, bool) {
 // reports failures under HTTP 200.
 func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) error {
 	const what = "dingtalk sessionWebhook"
-	if reply.Platform != "dingtalk" || reply.URL == "" {
-		return op.Errorf(op.KindValidation, "%s: not a DingTalk reply address", what)
-	}
-	if reply.Expired(time.Now()) {
-		return op.Errorf(op.KindValidation, "%s: expired", what)
+	if err := chatops.CheckReply(what, "dingtalk", reply, time.Now()); err != nil {
+		return err
 	}
 	body, _ := json.Marshal(map[string]any{
 		"msgtype": "text",
 		"text":    map[string]string{"content": chatops.Truncate(text, maxText)},
 	})
-	status, answer, err := chatops.PostJSON(ctx, p.cfg.HTTPClient, what, reply.URL, []string{Host}, nil, body)
-	if err != nil {
-		return err
-	}
-	return chatops.ErrcodeAnswer(what, status, answer)
+	return chatops.PostErrcode(ctx, p.cfg.HTTPClient, what, Host, reply, body)
 }

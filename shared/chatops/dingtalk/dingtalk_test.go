@@ -22,7 +22,7 @@ import (
 	"github.com/lbfn/lbfn/shared/op"
 )
 
-// docs/chatops.md §3.2.
+// A vector computed independently (openssl): DingTalk publishes none.
 const (
 	secret = "lbfn-dingtalk-app-secret-0001"
 	ts     = "1767225600000"

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// The official vector (docs/chatops.md §2.4): strict PKCS#7 gives exactly "hello world"; the
-// official SDK's brace trim would leave five 0x05 bytes behind.
+// The vector of Feishu's official Go SDK (larksuite/oapi-sdk-go): strict PKCS#7 gives exactly
+// "hello world"; the SDK's own brace trim would leave five 0x05 bytes behind.
 func TestDecryptOfficialVector(t *testing.T) {
 	const encrypted = "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="
 	p := New(Config{EncryptKey: "test key"}).(*platform)

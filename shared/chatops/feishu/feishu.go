@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
 	"github.com/lbfn/lbfn/shared/op"
@@ -288,8 +289,11 @@ func (p *platform) Answer(chatops.Message, string) (chatops.Outbound, bool) {
 // acknowledgement) is shown once.
 func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) error {
 	const what = "feishu reply API"
-	if reply.Platform != "feishu" || !validMessageID(reply.MessageID) {
-		return op.Errorf(op.KindValidation, "%s: not a Feishu reply address", what)
+	if err := chatops.CheckReply(what, "feishu", reply, time.Now()); err != nil {
+		return err
+	}
+	if !validMessageID(reply.MessageID) {
+		return op.Errorf(op.KindValidation, "%s: not a Feishu message id", what)
 	}
 	if m := p.Missing(); m != "" {
 		return op.Errorf(op.KindConfig, "%s: %s not set", what, m)

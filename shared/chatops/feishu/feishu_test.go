@@ -25,8 +25,8 @@ import (
 const (
 	token = "lbfnVerificationToken0001"
 	key   = "lbfn-feishu-encrypt-key"
-	// docs/chatops.md §2.4: url_verification encrypted with key and the fixed IV
-	// "lbfn-fixed-iv-16".
+	// A url_verification encrypted with key and the fixed IV "lbfn-fixed-iv-16" (real IVs are
+	// random), computed independently with openssl.
 	encryptedChallenge = "bGJmbi1maXhlZC1pdi0xNjQ4W8gBdJINtAyAueUv4ogDGJzR6DrYXVo9ngu6npd5ne4e5NNtAUVrjcyd9W6qF2wXAVZemFZQW7xi+0KL17QW2BeZAo5LVcM1yHfJYXtf/CeQlqwpAi/FrbB7XWrXYA=="
 )
 

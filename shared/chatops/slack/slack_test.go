@@ -23,7 +23,8 @@ import (
 	"github.com/lbfn/lbfn/shared/op"
 )
 
-// The two vectors of docs/chatops.md §1.3: Slack's own documented example and lbfn's.
+// Two vectors: the example of Slack's "Verifying requests from Slack" page, and one of lbfn's
+// computed independently (openssl).
 const (
 	docSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 	docTS     = "1531420618"

@@ -20,7 +20,6 @@ import (
 	"unicode"
 
 	"github.com/lbfn/lbfn/shared/chatops"
-	"github.com/lbfn/lbfn/shared/op"
 )
 
 // Host is the only host a response_url may point at (besides loopback, for tests).
@@ -159,7 +158,8 @@ func (p *platform) Receive(in chatops.Inbound) (*chatops.Message, *chatops.Outbo
 // handshake verifies and decrypts echostr and answers its plaintext, bare (no quotes, BOM or
 // newline), as WeCom requires. A smart robot's echostr carries no receiveid.
 func (p *platform) handshake(in chatops.Inbound, sig, ts, nonce string) (*chatops.Message, *chatops.Outbound, error) {
-	echo := in.Query.Get("echostr")
+	// Base64 has no spaces: one here was a raw "+" that query decoding turned into a space.
+	echo := strings.ReplaceAll(in.Query.Get("echostr"), " ", "+")
 	if echo == "" {
 		return nil, nil, chatops.Unverified("wecom", "GET without echostr")
 	}
@@ -233,19 +233,12 @@ func (p *platform) seal(plain []byte, now time.Time) ([]byte, error) {
 // checks WeCom's errcode, which reports failures under HTTP 200.
 func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) error {
 	const what = "wecom response_url"
-	if reply.Platform != "wecom" || reply.URL == "" {
-		return op.Errorf(op.KindValidation, "%s: not a WeCom reply address", what)
-	}
-	if reply.Expired(time.Now()) {
-		return op.Errorf(op.KindValidation, "%s: expired (valid for an hour)", what)
+	if err := chatops.CheckReply(what, "wecom", reply, time.Now()); err != nil {
+		return err
 	}
 	body, _ := json.Marshal(map[string]any{
 		"msgtype":  "markdown",
 		"markdown": map[string]string{"content": chatops.Truncate(text, maxMarkdown)},
 	})
-	status, answer, err := chatops.PostJSON(ctx, p.cfg.HTTPClient, what, reply.URL, []string{Host}, nil, body)
-	if err != nil {
-		return err
-	}
-	return chatops.ErrcodeAnswer(what, status, answer)
+	return chatops.PostErrcode(ctx, p.cfg.HTTPClient, what, Host, reply, body)
 }

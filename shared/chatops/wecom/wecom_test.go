@@ -18,7 +18,7 @@ import (
 	"github.com/lbfn/lbfn/shared/op"
 )
 
-// Official vectors, sbzhu/weworkapi_golang sample.go (docs/chatops.md §4.2): a classic app
+// Official vectors, from WeCom's sample (sbzhu/weworkapi_golang sample.go): a classic app
 // callback, whose receiveid is the corp id.
 const (
 	appToken    = "QDG6eK"
@@ -33,7 +33,7 @@ const (
 	postNonce   = "1372623149"
 	postEncrypt = "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
 
-	// The smart-robot keys of docs/chatops.md §4.2 (4), for round trips.
+	// Smart-robot keys of our own, for round trips (WeCom publishes no smart-robot vector).
 	botToken = "lbfnWeComBotToken0001"
 	botKey   = "bGJmbi13ZWNvbS1hZXMta2V5LTMyLWJ5dGVzLTAwMDE"
 )
@@ -153,6 +153,23 @@ func TestHandshake(t *testing.T) {
 	if ans.Status != 200 || string(ans.Body) != "1616140317555161061" {
 		t.Errorf("answer %d %q", ans.Status, ans.Body)
 	}
+}
+
+func TestHandshakeRawPlus(t *testing.T) {
+	// An echostr sent with a raw "+" reaches us with a space after query decoding.
+	for i := 0; i < 50; i++ {
+		in := handshake(t, "echo", "")
+		echo := in.Query.Get("echostr")
+		if !strings.Contains(echo, "+") {
+			continue
+		}
+		in.Query.Set("echostr", strings.ReplaceAll(echo, "+", " "))
+		if _, ans, err := bot().Receive(in); err != nil || string(ans.Body) != "echo" {
+			t.Fatalf("%v %v", ans, err)
+		}
+		return
+	}
+	t.Skip("no ciphertext with a '+' in 50 tries")
 }
 
 func TestReceive(t *testing.T) {
