@@ -70,12 +70,13 @@ lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS)
 # One target per function logical id in template.yaml; FN names its directory under functions/.
 SAM_TARGETS := build-JdcloudCreateBackendFunction build-HuaweiCreatePoolFunction \
                build-HuaweiCreateLbaasPoolFunction build-HuaweiCreateMasterSlavePoolFunction \
-               build-CtyunCreatePolicyFunction
+               build-CtyunCreatePolicyFunction build-ChatopsFunction
 build-JdcloudCreateBackendFunction:        FN := jdcloud-create-backend
 build-HuaweiCreatePoolFunction:            FN := huawei-create-pool
 build-HuaweiCreateLbaasPoolFunction:       FN := huawei-create-lbaas-pool
 build-HuaweiCreateMasterSlavePoolFunction: FN := huawei-create-master-slave-pool
 build-CtyunCreatePolicyFunction:           FN := ctyun-create-policy
+build-ChatopsFunction:                     FN := chatops
 
 .PHONY: build deps-npm deps-tools $(SAM_TARGETS)
 

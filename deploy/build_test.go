@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -20,6 +21,9 @@ import (
 // maxBootstrapBytes is the size budget of one function's stripped arm64 bootstrap.
 const maxBootstrapBytes = 10 << 20
 
+// builtFunctions are every Lambda function of the template: the create functions and chatops.
+var builtFunctions = append(slices.Clone(functionNames), "chatops")
+
 func TestBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds five arm64 binaries twice; skipped with -short")
@@ -27,7 +31,7 @@ func TestBuild(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	for _, name := range functionNames {
+	for _, name := range builtFunctions {
 		if _, err := os.Stat(filepath.Join(repoRoot, "functions", name, "main.go")); err != nil {
 			t.Skipf("functions/%s/main.go is absent: nothing to build yet", name)
 		}
@@ -37,7 +41,7 @@ func TestBuild(t *testing.T) {
 
 	byHash := map[string]string{}
 	samBinaries := map[string][]byte{}
-	for _, name := range functionNames {
+	for _, name := range builtFunctions {
 		id := logicalID(name)
 		if tpl.resource(id)["Type"] != "AWS::Serverless::Function" {
 			t.Fatalf("%s is not in template.yaml", id)
@@ -73,7 +77,7 @@ func TestBuild(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, b)
 	}
-	for _, name := range functionNames {
+	for _, name := range builtFunctions {
 		bin := readBootstrap(t, filepath.Join(buildDir, name, "bootstrap"))
 		if !bytes.Equal(bin, samBinaries[name]) {
 			t.Errorf("%s: make build and make build-%s disagree (flags differ?)", name, logicalID(name))

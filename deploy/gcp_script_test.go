@@ -32,7 +32,8 @@ func TestDeployScriptCommands(t *testing.T) {
 	stage := filepath.Join(t.TempDir(), "stage")
 	cmd := exec.Command("bash", deployScript)
 	cmd.Env = append(os.Environ(), "DRY_RUN=1", "PROJECT=lbfn-test", "REGION=asia-east2", "STAGE_DIR="+stage,
-		"WEBHOOK_SECRET=lbfn-webhook", "CTYUN_ELB_ENDPOINT=https://ctyun.example")
+		"WEBHOOK_SECRET=lbfn-webhook", "CTYUN_ELB_ENDPOINT=https://ctyun.example",
+		"CHAT_SECRETS=LBFN_SLACK_SIGNING_SECRET LBFN_CHATOPS_ALLOW")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("deploy.sh: %v\n%s", err, out)
@@ -83,6 +84,25 @@ func TestDeployScriptCommands(t *testing.T) {
 		if !strings.Contains(dl, "--dead-letter-topic=projects/lbfn-test/topics/lbfn-dead-letter") ||
 			!strings.Contains(dl, "--max-delivery-attempts=") {
 			t.Errorf("%s: no dead-letter topic on its subscription: %q", fn, dl)
+		}
+	}
+	chat := find("gcloud functions deploy chatops ")
+	for _, want := range []string{"--entry-point=chatops", "--trigger-http", "--allow-unauthenticated", "--source=" + stage, "--runtime=go126",
+		"LBFN_SLACK_SIGNING_SECRET=lbfn-lbfn-slack-signing-secret:latest"} {
+		if !strings.Contains(chat, want) {
+			t.Errorf("chatops: %q lacks %s", chat, want)
+		}
+	}
+	if strings.Contains(chat, "GOOGLE_FUNCTION_SOURCE") {
+		t.Errorf("chatops: GOOGLE_FUNCTION_SOURCE, which the Go buildpack never reads")
+	}
+	for _, fn := range functionNames {
+		topic := "LBFN_TOPIC_" + strings.ToUpper(strings.ReplaceAll(fn, "-", "_")) + "=projects/lbfn-test/topics/lbfn-" + fn
+		if !strings.Contains(chat, topic) {
+			t.Errorf("chatops: %q lacks %s", chat, topic)
+		}
+		if find("gcloud pubsub topics add-iam-policy-binding lbfn-"+fn+" --project=lbfn-test --member=serviceAccount:PROJECT_NUMBER-compute@developer.gserviceaccount.com --role=roles/pubsub.publisher") == "" {
+			t.Errorf("chatops may not publish to lbfn-%s", fn)
 		}
 	}
 	for _, l := range lines {

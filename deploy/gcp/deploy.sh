@@ -3,6 +3,8 @@
 #   <name>          HTTP trigger, the same contract as the AWS HTTP API route
 #   <name>-pubsub   Pub/Sub trigger on topic ${TOPIC_PREFIX}<name>, retry on, and a dead-letter
 #                   topic on its subscription after MAX_DELIVERY_ATTEMPTS deliveries
+# and the HTTP function chatops (public: the chat platforms sign their own requests, which it
+# verifies), publishing each chat command to the create function's topic.
 # Credentials come from Secret Manager as environment variables (--set-secrets); nothing
 # secret is passed on the command line. Permanent failures go to the failure topic.
 #
@@ -29,6 +31,12 @@ WEBHOOK_SECRET="${WEBHOOK_SECRET:-}"
 JDCLOUD_LB_ENDPOINT="${JDCLOUD_LB_ENDPOINT:-}"
 HUAWEICLOUD_ELB_ENDPOINT="${HUAWEICLOUD_ELB_ENDPOINT:-}"
 CTYUN_ELB_ENDPOINT="${CTYUN_ELB_ENDPOINT:-}"
+CHATOPS="${CHATOPS:-1}"
+# CHAT_SECRETS: the chatops variables held in Secret Manager (one secret each, named like the
+# others: LBFN_SLACK_SIGNING_SECRET -> lbfn-lbfn-slack-signing-secret), space-separated.
+CHAT_SECRETS="${CHAT_SECRETS:-}"
+CHATOPS_URL="${CHATOPS_URL:-}"
+FEISHU_API_BASE="${FEISHU_API_BASE:-}"
 DRY_RUN="${DRY_RUN:-0}"
 STAGE_DIR="${STAGE_DIR:-}"
 
@@ -193,4 +201,33 @@ for fn in "${FUNCTIONS[@]}"; do
     --member="$pubsub_agent" --role=roles/pubsub.subscriber --format=none
 done
 
+if [[ "$CHATOPS" == 1 ]]; then
+  # chatops publishes to every create function's topic, as its own service account.
+  chat_env=""
+  for fn in "${FUNCTIONS[@]}"; do
+    var="LBFN_TOPIC_$(printf '%s' "$fn" | tr '[:lower:]-' '[:upper:]_')"
+    chat_env+="${chat_env:+,}${var}=projects/${PROJECT}/topics/${TOPIC_PREFIX}${fn}"
+  done
+  [[ -z "$CHATOPS_URL" ]] || chat_env+=",LBFN_CHATOPS_URL=${CHATOPS_URL}"
+  [[ -z "$FEISHU_API_BASE" ]] || chat_env+=",LBFN_FEISHU_API_BASE=${FEISHU_API_BASE}"
+  chat_secrets=""
+  read -r -a chat_vars <<< "$CHAT_SECRETS"
+  for v in "${chat_vars[@]}"; do
+    chat_secrets+="${chat_secrets:+,}${v}=$(secret_name "$v"):latest"
+  done
+  chat_flags=(--entry-point=chatops --trigger-http --allow-unauthenticated --timeout=15s
+    --set-env-vars="$chat_env")
+  if [[ -n "$chat_secrets" ]]; then
+    chat_flags+=(--set-secrets="$chat_secrets")
+  fi
+  run gcloud functions deploy chatops "${common_flags[@]}" "${chat_flags[@]}"
+
+  publisher="serviceAccount:${SERVICE_ACCOUNT:-${project_number}-compute@developer.gserviceaccount.com}"
+  for fn in "${FUNCTIONS[@]}"; do
+    run gcloud pubsub topics add-iam-policy-binding "${TOPIC_PREFIX}${fn}" --project="$PROJECT" \
+      --member="$publisher" --role=roles/pubsub.publisher --format=none
+  done
+fi
+
 echo "deployed ${#FUNCTIONS[@]} functions (HTTP and Pub/Sub) to ${PROJECT}/${REGION}"
+[[ "$CHATOPS" != 1 ]] || echo "deployed chatops: give each platform <its URL>/chatops/<slack|feishu|dingtalk|wecom>"

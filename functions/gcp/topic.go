@@ -50,18 +50,23 @@ func LoadTopic() (*Topic, error) {
 	if err := config.Load(&s); err != nil {
 		return nil, err
 	}
-	if s.Topic == "" {
+	return s.topic("LBFN_FAILURE_TOPIC", s.Topic)
+}
+
+// topic returns the topic name (full, or short with GOOGLE_CLOUD_PROJECT) read from variable
+// names, or nil when name is empty.
+func (s topicSettings) topic(variable, name string) (*Topic, error) {
+	if name == "" {
 		return nil, nil
 	}
-	name := s.Topic
 	if !strings.HasPrefix(name, "projects/") {
 		if s.Project == "" {
-			return nil, op.Errorf(op.KindConfig, "LBFN_FAILURE_TOPIC %q is a short name: give projects/{project}/topics/{topic}, or set GOOGLE_CLOUD_PROJECT", name)
+			return nil, op.Errorf(op.KindConfig, "%s %q is a short name: give projects/{project}/topics/{topic}, or set GOOGLE_CLOUD_PROJECT", variable, name)
 		}
 		name = "projects/" + s.Project + "/topics/" + name
 	}
 	if parts := strings.Split(name, "/"); len(parts) != 4 || parts[2] != "topics" || parts[1] == "" || parts[3] == "" {
-		return nil, op.Errorf(op.KindConfig, "LBFN_FAILURE_TOPIC: %q is not projects/{project}/topics/{topic}", name)
+		return nil, op.Errorf(op.KindConfig, "%s: %q is not projects/{project}/topics/{topic}", variable, name)
 	}
 	endpoint, err := config.Endpoint("LBFN_PUBSUB_ENDPOINT", s.Endpoint)
 	if err != nil {
@@ -72,7 +77,7 @@ func LoadTopic() (*Topic, error) {
 		return nil, err
 	}
 	// A publish that was sent but not answered may be retried: a duplicate failure report is
-	// better than a lost one.
+	// better than a lost one, and a duplicate chat request carries its job id as its key.
 	return &Topic{Name: name, Endpoint: endpoint.String(), MetadataHost: s.MetadataHost, Client: t.Client(true)}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/catalog"
+	"github.com/lbfn/lbfn/shared/chatops/server"
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/op"
@@ -43,6 +45,8 @@ type Config struct {
 	// Handler makes the HTTP handler of one function; nil means trigger.NewHTTPHandler with
 	// the options the environment gives (LBFN_WEBHOOK_SECRET and the rest).
 	Handler func(op.Operation) http.Handler `ignored:"true"`
+	// ChatopsHTTPClient sends chatops's replies into the chats; nil means the default.
+	ChatopsHTTPClient *http.Client `ignored:"true"`
 }
 
 // LoadConfig reads LBFN_DEV_ADDR and LBFN_EMULATOR_ADDR.
@@ -66,8 +70,12 @@ type Server struct {
 	Functions []op.Operation
 	// WebhookSigned says the functions require the webhook signature (LBFN_WEBHOOK_SECRET).
 	WebhookSigned bool
+	// Chatops serves the chat webhooks at URL + "/chatops/<platform>", queueing to the
+	// functions served here; the results come back to its own result route.
+	Chatops *server.Server
 
 	functions, emulatorSrv *http.Server
+	queue                  *localQueue
 	errc                   chan error
 }
 
@@ -77,14 +85,18 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Functions == nil {
 		cfg.Functions = Functions
 	}
+	opts, err := trigger.LoadOptions()
+	if err != nil {
+		return nil, err
+	}
 	signed := false
 	if cfg.Handler == nil {
-		opts, err := trigger.LoadOptions()
-		if err != nil {
-			return nil, err
-		}
 		signed = opts.WebhookSecret != ""
 		cfg.Handler = func(o op.Operation) http.Handler { return trigger.NewHTTPHandler(o, opts) }
+	}
+	chat, err := server.LoadSettings()
+	if err != nil {
+		return nil, err
 	}
 	emuLn, err := net.Listen("tcp", cfg.EmulatorAddr)
 	if err != nil {
@@ -111,6 +123,14 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.Emulated = emulated
 
+	// chatops queues to the functions served here, and their results come back to its own
+	// result route on this server unless LBFN_CHATOPS_URL says otherwise.
+	s.queue = newLocalQueue(s.Functions, opts, slog.Default())
+	if chat.URL == "" {
+		chat.URL = s.URL
+	}
+	s.Chatops = server.New(chat.Options(s.Functions, s.queue, cfg.ChatopsHTTPClient))
+
 	s.emulatorSrv = &http.Server{Handler: s.Emulator, ReadHeaderTimeout: 10 * time.Second}
 	s.functions = &http.Server{Handler: s.handler(cfg.Handler), ReadHeaderTimeout: 10 * time.Second}
 	go s.serve(s.emulatorSrv, emuLn)
@@ -131,10 +151,14 @@ func (s *Server) handler(newHandler func(op.Operation) http.Handler) http.Handle
 	for _, o := range s.Functions {
 		mux.Handle("POST /"+o.Function(), newHandler(o))
 	}
+	mux.Handle("/chatops/", s.Chatops)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		for _, o := range s.Functions {
 			fmt.Fprintf(w, "POST %s/%s\n", s.URL, o.Function())
+		}
+		for _, p := range s.Chatops.Platforms() {
+			fmt.Fprintf(w, "POST %s/chatops/%s\n", s.URL, p.Name())
 		}
 	})
 	return mux
@@ -145,7 +169,7 @@ func (s *Server) Err() <-chan error { return s.errc }
 
 // Shutdown stops accepting requests and waits for those in flight, until ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return errors.Join(s.functions.Shutdown(ctx), s.emulatorSrv.Shutdown(ctx))
+	return errors.Join(s.functions.Shutdown(ctx), s.queue.close(ctx), s.emulatorSrv.Shutdown(ctx))
 }
 
 // IsEmulated reports whether provider's functions use the emulator.
@@ -178,6 +202,7 @@ func (s *Server) Banner(w io.Writer) {
 			fmt.Fprintf(&b, "  %-12s real cloud (%s/%s set)\n", p.Name, p.AccessKeyVar, p.SecretKeyVar)
 		}
 	}
+	s.chatopsBanner(&b)
 	if s.WebhookSigned {
 		fmt.Fprintf(&b, "\nwebhook signatures required: LBFN_WEBHOOK_SECRET is set (X-Lbfn-Timestamp, X-Lbfn-Signature)\n")
 	}

@@ -1,4 +1,4 @@
-// Package e2e runs the five real function binaries, built as Lambda builds them, through a fake
+// Package e2e runs the real function binaries (the five create functions and chatops), built as Lambda builds them, through a fake
 // Lambda Runtime API (shared/lambdatest), against the emulator on loopback, and checks every
 // behaviour of the contract's trigger table from the outside.
 //
@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func run(m *testing.M) int {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []string
-	for _, fn := range functions {
+	for _, fn := range append(slices.Clone(functions), "chatops") {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -36,14 +36,20 @@ import (
 // read in order (the first that sets a variable wins).
 const ARNVariable = "LBFN_SECRET_ARN"
 
-// Variables are the names a secret may set: the contract's credentials and the webhook
-// secret. Any other key in a secret is ignored, so a secret cannot redirect an endpoint or
-// change a setting.
+// Variables are the names a secret may set: the contract's credentials, the webhook secret,
+// and chatops's chat secrets with the identities and allow-list kept beside them. Any other
+// key in a secret is ignored, so a secret cannot redirect an endpoint (the Feishu API base
+// and LBFN_CHATOPS_URL included) or change a tuning setting.
 var Variables = []string{
 	"JDCLOUD_ACCESS_KEY", "JDCLOUD_SECRET_KEY",
 	"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_SDK_PROJECT_ID",
 	"CTYUN_AK", "CTYUN_SK",
 	"LBFN_WEBHOOK_SECRET",
+	"LBFN_SLACK_SIGNING_SECRET",
+	"LBFN_FEISHU_VERIFICATION_TOKEN", "LBFN_FEISHU_ENCRYPT_KEY", "LBFN_FEISHU_APP_ID", "LBFN_FEISHU_APP_SECRET",
+	"LBFN_DINGTALK_APP_SECRET", "LBFN_DINGTALK_CORP_IDS",
+	"LBFN_WECOM_TOKEN", "LBFN_WECOM_ENCODING_AES_KEY",
+	"LBFN_CHATOPS_ALLOW",
 }
 
 var (
