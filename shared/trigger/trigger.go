@@ -66,7 +66,16 @@ type settings struct {
 	WebhookSecret  string        `envconfig:"LBFN_WEBHOOK_SECRET"`
 	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
 	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
+	// IdempotencyTTL is read here too (idempotency.FromEnv uses it) to check it against the
+	// webhook's replay window.
+	IdempotencyTTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
 }
+
+// replayWindow is how long one signed request is accepted: its timestamp may be up to
+// MaxSignatureAge ahead of the clock when it first arrives and up to MaxSignatureAge behind
+// when it last does. A finished creation must be remembered at least that long, or a replay
+// late in the window would create again.
+const replayWindow = 2 * MaxSignatureAge
 
 // maxSQSConcurrency caps LBFN_SQS_CONCURRENCY: a Lambda SQS batch holds at most 10,000
 // records, but a cloud API is not helped by more than this many calls at once from one process.
@@ -87,6 +96,10 @@ func LoadOptions() (Options, error) {
 	}
 	if s.RequestTimeout < 0 {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
+	}
+	if s.WebhookSecret != "" && s.IdempotencyTTL > 0 && s.IdempotencyTTL < replayWindow {
+		return Options{}, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be at least %s when LBFN_WEBHOOK_SECRET is set "+
+			"(a signed request is accepted for that long), got %s", replayWindow, s.IdempotencyTTL)
 	}
 	store, err := idempotency.FromEnv()
 	if err != nil {
