@@ -148,11 +148,7 @@ func (t *Topic) accessToken(ctx context.Context) (string, error) {
 		return "", op.Wrap(op.KindConfig, err, "GCE_METADATA_HOST: cannot build the token request")
 	}
 	req.Header.Set("Metadata-Flavor", "Google")
-	hc := t.Client.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := httpx.WithoutRedirects(t.Client.HTTP).Do(req)
 	if err != nil {
 		return "", op.Wrap(op.KindUnavailable, err, "metadata server: no access token")
 	}
@@ -160,6 +156,9 @@ func (t *Topic) accessToken(ctx context.Context) (string, error) {
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
+	}
+	if resp.StatusCode/100 == 3 {
+		return "", op.Errorf(op.KindUnavailable, "metadata server: HTTP %d for the access token: a redirect is not followed", resp.StatusCode)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", op.Errorf(op.KindAuth, "metadata server: HTTP %d for the access token", resp.StatusCode)

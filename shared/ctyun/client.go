@@ -1,7 +1,6 @@
 package ctyun
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/lbfn/lbfn/shared/auth/eopsign"
@@ -64,7 +63,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := httpx.Client{HTTP: http.DefaultClient}
+	h := httpx.Client{HTTP: httpx.NewHTTPClient(0)}
 	if cfg.HTTP != nil {
 		h = *cfg.HTTP
 	}

@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/lbfn/lbfn/shared/egress"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
@@ -265,24 +263,14 @@ func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outco
 func checkCommon(c *Common, v *validate.Report) {
 	v.Length("idempotencyKey", &c.IdempotencyKey, 0, 256)
 	if c.ReplyTo != "" {
-		u, err := url.Parse(c.ReplyTo)
-		switch {
-		case err != nil || u.Host == "":
-			v.Addf("replyTo", "must be an absolute https URL")
-		case u.Scheme == "https":
-		case u.Scheme == "http" && IsLoopback(u.Hostname()):
-		default:
-			v.Addf("replyTo", "must be an https URL (plain http only for loopback hosts)")
+		// The address actually dialled is checked again when the result is posted (package
+		// reply), so a name that resolves to a refused address is refused too.
+		if err := egress.CheckURL(c.ReplyTo); err != nil {
+			v.Addf("replyTo", "%s", err.Error())
 		}
 	}
 }
 
 // IsLoopback reports whether host (without port) is a loopback name or address, the only
 // hosts plain http:// is allowed for.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return egress.IsLoopbackHost(host) }

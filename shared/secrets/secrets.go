@@ -61,7 +61,7 @@ func Apply(ctx context.Context) error {
 	if applied {
 		return nil
 	}
-	if err := apply(ctx, http.DefaultClient); err != nil {
+	if err := apply(ctx, httpx.NewHTTPClient(0)); err != nil {
 		return err
 	}
 	applied = true
