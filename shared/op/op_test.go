@@ -167,6 +167,7 @@ type testOp struct {
 	*Spec[testReq, *testClient]
 	connects, calls atomic.Int32
 	lastCall        Call
+	callDeadline    time.Time // the deadline of the last call's context
 	outcome         Outcome
 	err             error
 	connErr         error
@@ -191,6 +192,7 @@ func newTestOp() *testOp {
 		Call: func(ctx context.Context, c *testClient, r *testReq, call Call) (Outcome, error) {
 			o.calls.Add(1)
 			o.lastCall = call
+			o.callDeadline, _ = ctx.Deadline()
 			if c == nil || c.endpoint == "" {
 				return Outcome{}, errors.New("no client")
 			}

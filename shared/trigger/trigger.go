@@ -59,6 +59,10 @@ type Options struct {
 	// Store remembers finished creations by idempotency key, so a delivery of the same
 	// creation again answers the first result; nil remembers nothing.
 	Store op.Store
+	// DeadlineMargin is kept free before an invocation's deadline to answer in: what follows
+	// the provider call (recording it in the Store) waits no later than deadline − margin.
+	// Zero means op.DefaultMargin. The Replier has its own.
+	DeadlineMargin time.Duration
 }
 
 // settings are the Options read from the environment.
@@ -69,6 +73,9 @@ type settings struct {
 	// IdempotencyTTL is read here too (idempotency.FromEnv uses it) to check it against the
 	// webhook's replay window.
 	IdempotencyTTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
+	// DeadlineMargin is the transport's LBFN_DEADLINE_MARGIN (config.Transport), which the
+	// store's completion and the reply keep free too.
+	DeadlineMargin time.Duration `envconfig:"LBFN_DEADLINE_MARGIN" default:"500ms"`
 }
 
 // replayWindow is how long one signed request is accepted: its timestamp may be up to
@@ -105,8 +112,12 @@ func LoadOptions() (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
+	margin := s.DeadlineMargin
+	if margin <= 0 {
+		margin = -1 // none: the zero value would mean the default
+	}
 	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout,
-		Store: store}, nil
+		Store: store, DeadlineMargin: margin, Replier: reply.Poster{Margin: margin}}, nil
 }
 
 // Handler runs one operation for every trigger. It is safe for concurrent use (Lambda's
@@ -222,10 +233,11 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 		}
 		h.logOutcome(ctx, meta, res, time.Since(start))
 	}()
-	res = op.Runner{Store: h.opts.Store}.Run(ctx, h.op, raw, meta)
+	res = op.Runner{Store: h.opts.Store, Margin: h.opts.DeadlineMargin, Logger: h.log}.Run(ctx, h.op, raw, meta)
 	if res.ReplyTo != "" && reply.Final(res) {
 		// The reply is a courtesy to whoever asked (a chat); the outcome stands whether or not
-		// it arrives, so a failed post is logged, not retried by redelivery.
+		// it arrives, so a failed post is logged, not retried by redelivery. It runs in the
+		// time the Runner reserved after the call, and gives up at deadline − its margin.
 		if err := h.opts.Replier.Post(ctx, res.ReplyTo, res); err != nil {
 			h.log.WarnContext(ctx, "could not post the result to replyTo",
 				"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())
