@@ -20,7 +20,9 @@ type badStore struct {
 	releases         int
 }
 
-func (s *badStore) Claim(context.Context, string, string, time.Time) (*Result, error) { return nil, nil }
+func (s *badStore) Claim(context.Context, string, string, time.Time) (*Result, error) {
+	return nil, nil
+}
 
 func (s *badStore) wait(ctx context.Context) error {
 	if s.hang {
