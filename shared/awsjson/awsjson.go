@@ -218,7 +218,8 @@ func RetryThrottled(r *httpx.Response) (bool, time.Duration) {
 
 // Call sends one action with in as its JSON body, and decodes a 2xx answer into out (when not
 // nil). Its error is an *op.Error that never carries a credential or a signature:
-//   - no answer: httpx's (unavailable or timeout, with the attempts made);
+//   - no answer: kind unavailable, retryable, with the attempts made (a hanging or unreachable
+//     AWS service is an outage, whether the connection failed or the deadline came first);
 //   - a refusal: kind auth (401, 403), throttled (429), unavailable (5xx) or provider, with the
 //     code and message, and an *Error as its cause;
 //   - an answer that does not decode: kind provider, cause ErrUnreadable.
@@ -238,7 +239,11 @@ func (c *Client) Call(ctx context.Context, action string, in, out any) error {
 	}
 	resp, err := c.http.Do(ctx, req, c.sign, c.retryable)
 	if err != nil {
-		return err
+		// No answer at all, a connection failure or none before the deadline (less the
+		// margin): the service is unavailable for now, which is retryable whatever ran out.
+		e := op.AsError(err)
+		return &op.Error{Kind: op.KindUnavailable, Retryable: true, Attempts: e.Attempts, Err: err,
+			Message: c.service + ": " + action + ": no answer: " + e.Message}
 	}
 	if resp.StatusCode/100 == 2 {
 		if out != nil && json.Unmarshal(resp.Body, out) != nil {

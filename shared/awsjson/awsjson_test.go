@@ -351,3 +351,20 @@ func BenchmarkCall(b *testing.B) {
 		}
 	}
 }
+
+// TestCallHangingIsUnavailable: an AWS service that never answers is an outage, retryable,
+// not a timeout of the function's own work, and the call gives up at the deadline.
+func TestCallHangingIsUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := newTestClient(t, srv, nil).Call(ctx, "PutItem", map[string]string{}, nil)
+	var e *op.Error
+	if !errors.As(err, &e) || e.Kind != op.KindUnavailable || !e.Retryable || !strings.Contains(e.Message, "PutItem") {
+		t.Errorf("err %#v, want a retryable unavailable error naming the action", err)
+	}
+}

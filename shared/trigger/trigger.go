@@ -293,8 +293,11 @@ func marshal(v any) []byte {
 }
 
 // Unconfigured returns an operation with o's names that answers every request with err, a
-// config failure. A function whose settings are broken keeps answering, and its queues keep
-// their messages, instead of crashing at start.
+// failure of the set-up: of kind config when the settings are broken (or err is not an
+// *op.Error), or err's own kind, such as a retryable unavailable when Secrets Manager did not
+// answer, so a queued request comes back rather than going to the failure queue. A function
+// whose set-up failed keeps answering, and its queues keep their messages, instead of
+// crashing at start.
 func Unconfigured(o op.Operation, err error) op.Operation {
 	var e *op.Error
 	if !errors.As(err, &e) {
