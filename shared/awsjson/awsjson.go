@@ -26,15 +26,16 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Env is the AWS part of a function's environment: the region and the credentials Lambda hands
 // every function.
 type Env struct {
-	Region          string `envconfig:"AWS_REGION"`
-	AccessKeyID     string `envconfig:"AWS_ACCESS_KEY_ID"`
-	SecretAccessKey string `envconfig:"AWS_SECRET_ACCESS_KEY"`
-	SessionToken    string `envconfig:"AWS_SESSION_TOKEN"`
+	Region          string        `envconfig:"AWS_REGION"`
+	AccessKeyID     string        `envconfig:"AWS_ACCESS_KEY_ID"`
+	SecretAccessKey redact.Secret `envconfig:"AWS_SECRET_ACCESS_KEY"`
+	SessionToken    redact.Secret `envconfig:"AWS_SESSION_TOKEN"`
 }
 
 // LoadEnv reads Env from the environment.
@@ -45,7 +46,7 @@ func LoadEnv() (Env, error) {
 }
 
 // HasCredentials reports whether both halves of the key pair are set.
-func (e Env) HasCredentials() bool { return e.AccessKeyID != "" && e.SecretAccessKey != "" }
+func (e Env) HasCredentials() bool { return e.AccessKeyID != "" && e.SecretAccessKey.IsSet() }
 
 // Check returns an *op.Error of kind config naming what is missing, the region or the key pair,
 // followed by purpose in parentheses ("needed to call SQS").
@@ -113,7 +114,9 @@ type Client struct {
 	contentType string
 	endpoint    string // with the trailing slash the protocol posts to
 	region      string
-	creds       aws.Credentials
+	accessKeyID string
+	secretKey   redact.Secret
+	token       redact.Secret
 	http        *httpx.Client
 	signer      *v4.Signer
 	retryable   httpx.Retryable
@@ -144,12 +147,13 @@ func New(cfg Config, hc *httpx.Client) (*Client, error) {
 		contentType: "application/x-amz-json-" + cfg.JSONVersion,
 		endpoint:    strings.TrimSuffix(endpoint, "/") + "/",
 		region:      cfg.Env.Region,
-		creds: aws.Credentials{AccessKeyID: cfg.Env.AccessKeyID, SecretAccessKey: cfg.Env.SecretAccessKey,
-			SessionToken: cfg.Env.SessionToken, Source: "environment"},
-		http:      hc,
-		signer:    v4.NewSigner(),
-		retryable: cfg.Retryable,
-		now:       now,
+		accessKeyID: cfg.Env.AccessKeyID,
+		secretKey:   cfg.Env.SecretAccessKey,
+		token:       cfg.Env.SessionToken,
+		http:        hc,
+		signer:      v4.NewSigner(),
+		retryable:   cfg.Retryable,
+		now:         now,
 	}, nil
 }
 
@@ -293,14 +297,11 @@ func errorBody(body []byte) (code, message string) {
 // maxMessage bounds the service message kept in an error.
 const maxMessage = 200
 
-// scrub keeps the first line of a service message, bounded, with every credential removed.
+// scrub keeps the first line of a service message, bounded, with every credential form and
+// this client's own credentials removed (redact.Text).
 func (c *Client) scrub(message string) string {
 	message, _, _ = strings.Cut(message, "\n")
-	for _, secret := range []string{c.creds.SecretAccessKey, c.creds.SessionToken, c.creds.AccessKeyID} {
-		if secret != "" {
-			message = strings.ReplaceAll(message, secret, "[redacted]")
-		}
-	}
+	message = redact.Text(message, append(redact.Values(c.secretKey, c.token), c.accessKeyID)...)
 	if len(message) > maxMessage {
 		message = message[:maxMessage] + "..."
 	}
@@ -310,5 +311,7 @@ func (c *Client) scrub(message string) string {
 // sign adds a fresh SigV4 signature to one attempt.
 func (c *Client) sign(r *http.Request, body []byte) error {
 	sum := sha256.Sum256(body)
-	return c.signer.SignHTTP(r.Context(), c.creds, r, hex.EncodeToString(sum[:]), c.service, c.region, c.now().UTC())
+	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: c.secretKey.Reveal(),
+		SessionToken: c.token.Reveal(), Source: "environment"}
+	return c.signer.SignHTTP(r.Context(), creds, r, hex.EncodeToString(sum[:]), c.service, c.region, c.now().UTC())
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/step"
 )
 
@@ -19,7 +20,7 @@ const createPolicyPath = "/v4/elb/async-create-policy"
 // Config is what a Client needs. FromEnv fills it from the environment; tests fill it directly.
 type Config struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// Endpoint is the ELB base URL; default DefaultEndpoint. Plain http only for loopback.
 	Endpoint string
 	// HTTP sends each request (with its own retries of 429, 5xx and lost connections);
@@ -53,7 +54,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.AccessKey == "" {
 		return nil, op.Errorf(op.KindConfig, "CTYUN_AK is not set")
 	}
-	if cfg.SecretKey == "" {
+	if !cfg.SecretKey.IsSet() {
 		return nil, op.Errorf(op.KindConfig, "CTYUN_SK is not set")
 	}
 	if cfg.Endpoint == "" {
@@ -86,7 +87,7 @@ func NewClient(cfg Config) (*Client, error) {
 // env holds the environment settings of the CTyun provider.
 type env struct {
 	AccessKey string        `envconfig:"CTYUN_AK"`
-	SecretKey string        `envconfig:"CTYUN_SK"`
+	SecretKey redact.Secret `envconfig:"CTYUN_SK"`
 	Endpoint  string        `envconfig:"CTYUN_ELB_ENDPOINT" default:"https://ctelb-global.ctapi.ctyun.cn"`
 	PollFirst time.Duration `envconfig:"LBFN_CTYUN_POLL_FIRST" default:"1s"`
 	PollMax   time.Duration `envconfig:"LBFN_CTYUN_POLL_MAX" default:"5s"`

@@ -83,7 +83,7 @@ func Start(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		signed = opts.WebhookSecret != ""
+		signed = opts.WebhookSecret.IsSet()
 		cfg.Handler = func(o op.Operation) http.Handler { return trigger.NewHTTPHandler(o, opts) }
 	}
 	emuLn, err := net.Listen("tcp", cfg.EmulatorAddr)

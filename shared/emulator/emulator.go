@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Demo credentials, accepted by default and printed by `make run`.
@@ -24,9 +26,9 @@ const (
 // Options configures an Emulator. The zero value uses the demo credentials.
 type Options struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// SecurityToken, when set, is required on Huawei requests (temporary credentials).
-	SecurityToken string
+	SecurityToken redact.Secret
 	// CTyunPolls is how many in_progress answers a new CTyun clientToken gets before done.
 	// Zero means 2; a negative value means done at once.
 	CTyunPolls int
@@ -51,7 +53,7 @@ type Emulator struct {
 // New returns an emulator serving all three providers.
 func New(opts Options) *Emulator {
 	if opts.AccessKey == "" {
-		opts.AccessKey, opts.SecretKey = DemoAccessKey, DemoSecretKey
+		opts.AccessKey, opts.SecretKey = DemoAccessKey, redact.NewSecret(DemoSecretKey)
 	}
 	if opts.CTyunPolls == 0 {
 		opts.CTyunPolls = 2

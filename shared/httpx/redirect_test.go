@@ -21,6 +21,7 @@ import (
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/idempotency"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/reply"
 	"github.com/lbfn/lbfn/shared/secrets"
 	"github.com/lbfn/lbfn/shared/sqsapi"
@@ -73,7 +74,7 @@ func resultErr(res *op.Result) error {
 // call, and nothing reaches the redirect's target (which would receive the signature, the
 // security token and the body).
 func TestNoClientFollowsARedirect(t *testing.T) {
-	aws := awsjson.Env{Region: "eu-west-1", AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", SessionToken: "token"}
+	aws := awsjson.Env{Region: "eu-west-1", AccessKeyID: "AKIDTEST", SecretAccessKey: redact.NewSecret("secret"), SessionToken: redact.NewSecret("token")}
 	t.Setenv("LBFN_MAX_ATTEMPTS", "1")
 	transport, err := config.LoadTransport()
 	if err != nil {
@@ -120,7 +121,7 @@ func TestNoClientFollowsARedirect(t *testing.T) {
 			t.Setenv(secrets.ARNVariable, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x")
 			t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
 			t.Setenv("AWS_ACCESS_KEY_ID", aws.AccessKeyID)
-			t.Setenv("AWS_SECRET_ACCESS_KEY", aws.SecretAccessKey)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", aws.SecretAccessKey.Reveal())
 			return secrets.Apply(context.Background())
 		},
 		"reply": func(t *testing.T, url string) error {

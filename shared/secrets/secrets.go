@@ -30,6 +30,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // ARNVariable names the secrets to read: one ARN (or name), or several separated by commas,
@@ -137,7 +138,7 @@ func getSecret(ctx context.Context, client *http.Client, id string) (map[string]
 	}
 
 	var out struct {
-		SecretString *string `json:"SecretString"`
+		SecretString *redact.Secret `json:"SecretString"`
 	}
 	err = api.Call(ctx, "GetSecretValue", map[string]string{"SecretId": id}, &out)
 	if refusal := awsjson.AsError(err); refusal != nil {
@@ -168,7 +169,7 @@ func getSecret(ctx context.Context, client *http.Client, id string) (map[string]
 	// Decode into raw values first, so a wrong type can be reported by key without echoing
 	// the value (json's type errors would quote it).
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(*out.SecretString), &fields); err != nil {
+	if err := json.Unmarshal([]byte(out.SecretString.Reveal()), &fields); err != nil {
 		return nil, op.Errorf(op.KindConfig, "%s: secret %s is not a JSON object of variable names", ARNVariable, id)
 	}
 	values := make(map[string]string, len(fields))

@@ -115,8 +115,8 @@ type httpAnswer struct {
 // net/http handler: signature check first (401 and nothing done), then one run whose result
 // is the body and whose status or kind is the HTTP status.
 func (h *Handler) serveHTTP(ctx context.Context, trigger, method string, header func(string) string, body []byte, bodyErr error) httpAnswer {
-	if h.opts.WebhookSecret != "" {
-		if err := verify(h.opts.WebhookSecret, header, body, h.opts.Now()); err != nil {
+	if h.opts.WebhookSecret.IsSet() {
+		if err := verify(h.opts.WebhookSecret.Reveal(), header, body, h.opts.Now()); err != nil {
 			res := op.Failure(h.op.Function(), h.op.Provider(),
 				op.Errorf(op.KindAuth, "webhook signature rejected: %v", err))
 			h.logOutcome(ctx, op.Meta{Trigger: trigger}, res, 0)
@@ -150,7 +150,7 @@ func (h *Handler) serveHTTP(ctx context.Context, trigger, method string, header 
 // another Idempotency-Key is the same creation, and answers the first result. Its key is then
 // the body's idempotencyKey, else the hash of the request (see op.Runner.Run).
 func (h *Handler) idempotencyHeader(header func(string) string) string {
-	if h.opts.WebhookSecret != "" {
+	if h.opts.WebhookSecret.IsSet() {
 		return ""
 	}
 	return strings.TrimSpace(header(HeaderIdempotency))

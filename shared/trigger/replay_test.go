@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -36,7 +37,7 @@ func TestSignedReplayCreatesNothingNew(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(shape+" "+tt.name, func(t *testing.T) {
 				o, client := newFakeOp()
-				h := newHandler(o, trigger.Options{Logger: quietLogger(), WebhookSecret: secret,
+				h := newHandler(o, trigger.Options{Logger: quietLogger(), WebhookSecret: redact.NewSecret(secret),
 					Now: func() time.Time { return now }, Store: &op.MemoryStore{}})
 				var first op.Result
 				for i, extra := range replays {

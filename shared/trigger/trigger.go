@@ -23,6 +23,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/idempotency"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/reply"
 )
 
@@ -36,7 +37,7 @@ type FailureQueue interface {
 // the default concurrency, slog.Default.
 type Options struct {
 	// WebhookSecret, when set, requires every HTTP request to carry a valid X-Lbfn-Signature.
-	WebhookSecret string
+	WebhookSecret redact.Secret
 	// SQSConcurrency bounds how many records of one SQS batch run at once. Default 4.
 	SQSConcurrency int
 	// RequestTimeout bounds one request served by NewHTTPHandler, which has no invocation
@@ -67,7 +68,7 @@ type Options struct {
 
 // settings are the Options read from the environment.
 type settings struct {
-	WebhookSecret  string        `envconfig:"LBFN_WEBHOOK_SECRET"`
+	WebhookSecret  redact.Secret `envconfig:"LBFN_WEBHOOK_SECRET"`
 	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
 	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
 	// IdempotencyTTL is read here too (idempotency.FromEnv uses it) to check it against the
@@ -104,7 +105,7 @@ func LoadOptions() (Options, error) {
 	if s.RequestTimeout < 0 {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
 	}
-	if s.WebhookSecret != "" && s.IdempotencyTTL > 0 && s.IdempotencyTTL < replayWindow {
+	if s.WebhookSecret.IsSet() && s.IdempotencyTTL > 0 && s.IdempotencyTTL < replayWindow {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be at least %s when LBFN_WEBHOOK_SECRET is set "+
 			"(a signed request is accepted for that long), got %s", replayWindow, s.IdempotencyTTL)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -357,7 +358,7 @@ func TestWebhookSignature(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(shape+" "+tt.name, func(t *testing.T) {
 				o, client := newFakeOp()
-				h := newHandler(o, trigger.Options{Logger: quietLogger(), WebhookSecret: secret, Now: clock})
+				h := newHandler(o, trigger.Options{Logger: quietLogger(), WebhookSecret: redact.NewSecret(secret), Now: clock})
 				status, _, respBody := httpCall(t, h, o, shape, body, tt.headers)
 				if status != tt.want {
 					t.Fatalf("status %d, want %d: %s", status, tt.want, respBody)
@@ -596,7 +597,7 @@ func TestLoadOptions(t *testing.T) {
 	t.Setenv("LBFN_WEBHOOK_SECRET", "w")
 	t.Setenv("LBFN_SQS_CONCURRENCY", "7")
 	opts, err := trigger.LoadOptions()
-	if err != nil || opts.WebhookSecret != "w" || opts.SQSConcurrency != 7 || opts.RequestTimeout != 55*time.Second {
+	if err != nil || opts.WebhookSecret.Reveal() != "w" || opts.SQSConcurrency != 7 || opts.RequestTimeout != 55*time.Second {
 		t.Errorf("LoadOptions = %+v, %v", opts, err)
 	}
 	for _, bad := range []string{"0", "101", "many"} {
@@ -612,7 +613,7 @@ func TestLoadOptions(t *testing.T) {
 func TestLogsOneLinePerOutcome(t *testing.T) {
 	var buf bytes.Buffer
 	o, _ := newFakeOp()
-	h := trigger.New(o, trigger.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), WebhookSecret: "topsecret"})
+	h := trigger.New(o, trigger.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), WebhookSecret: redact.NewSecret("topsecret")})
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := trigger.Signature("topsecret", ts, []byte(`{"name":"a"}`))
 	httpCall(t, h, o, "apigw", `{"name":"a"}`, map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": sig})
