@@ -143,6 +143,43 @@ func TestTemplateChecksCatchBreakage(t *testing.T) {
 		{"breaks the CloudFormation spec: unknown table property", func(t *testing.T, tpl template, _ string) {
 			tpl.props("IdempotencyTable")["TimeToLive"] = map[string]any{"AttributeName": "expiration", "Enabled": true}
 		}, "cfnspec", "TimeToLive: unknown property"},
+		{"create route open whatever HttpAuth says", func(t *testing.T, tpl template, _ string) {
+			tpl.props("JdcloudCreateBackendRoute")["AuthorizationType"] = "NONE"
+		}, "checklist", "authorization with HttpAuth AWS_IAM is NONE"},
+		{"create route without authorization", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.props("HuaweiCreatePoolRoute"), "AuthorizationType")
+		}, "checklist", "POST /huawei-create-pool authorization with HttpAuth AWS_IAM"},
+		{"create route IAM even when HttpAuth opens it", func(t *testing.T, tpl template, _ string) {
+			tpl.props("CtyunCreatePolicyRoute")["AuthorizationType"] = "AWS_IAM"
+		}, "checklist", "with HttpAuth NONE is AWS_IAM"},
+		{"open by default", func(t *testing.T, tpl template, _ string) {
+			obj(obj(tpl["Parameters"])["HttpAuth"])["Default"] = "NONE"
+		}, "checklist", "want AWS_IAM: a stack must be closed by default"},
+		{"webhook HMAC without its secret", func(t *testing.T, tpl template, _ string) {
+			delete(tpl, "Rules")
+		}, "checklist", "HttpAuth WEBHOOK_HMAC must require WebhookSecretArn"},
+		{"rule asserts the wrong thing", func(t *testing.T, tpl template, _ string) {
+			for _, r := range obj(tpl["Rules"]) {
+				for _, a := range asList(obj(r)["Assertions"]) {
+					obj(a)["Assert"] = map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "CredentialsSecretArn"}, ""}}}}
+				}
+			}
+		}, "checklist", "HttpAuth WEBHOOK_HMAC must require WebhookSecretArn"},
+		{"create route missing", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.resources(), "HuaweiCreateLbaasPoolRoute")
+		}, "checklist", "want exactly one route POST /huawei-create-lbaas-pool"},
+		{"create route to another function", func(t *testing.T, tpl template, _ string) {
+			tpl.props("HuaweiCreatePoolIntegration")["IntegrationUri"] = map[string]any{"Fn::GetAtt": []any{"CtyunCreatePolicyFunction", "Arn"}}
+		}, "checklist", "must target an AWS_PROXY integration"},
+		{"API Gateway may not invoke", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.resources(), "CtyunCreatePolicyHttpPermission")
+		}, "checklist", "no Lambda permission"},
+		{"back to a SAM HttpApi event", func(t *testing.T, tpl template, _ string) {
+			obj(tpl.props(ctyun)["Events"])["Http"] = map[string]any{"Type": "HttpApi", "Properties": map[string]any{"Path": "/ctyun-create-policy", "Method": "POST"}}
+		}, "checklist", "HttpApi event Http"},
+		{"breaks the CloudFormation spec: unknown route property", func(t *testing.T, tpl template, _ string) {
+			tpl.props("CtyunCreatePolicyRoute")["Authorizer"] = "AWS_IAM"
+		}, "cfnspec", "Authorizer: unknown property"},
 		{"state machine without tracing", func(t *testing.T, tpl template, _ string) {
 			delete(tpl.props("CtyunCreatePolicyStateMachine"), "Tracing")
 		}, "checklist", "tracing is off"},
@@ -200,4 +237,18 @@ func containsFragment(problems []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestRouteCanOptOut: a route that is not a create route (a chat platform's webhook, which
+// verifies the platform's own signature) may say AuthorizationType NONE and stay reachable;
+// the checks hold only the create routes to HttpAuth.
+func TestRouteCanOptOut(t *testing.T) {
+	tpl := loadTemplate(t, filepath.Join(repoRoot, "template.yaml"))
+	before := len(checklist(tpl, repoRoot))
+	tpl.resources()["ChatopsSlackRoute"] = map[string]any{"Type": "AWS::ApiGatewayV2::Route", "Properties": map[string]any{
+		"ApiId": map[string]any{"Ref": "HttpApi"}, "RouteKey": "POST /chatops/slack", "AuthorizationType": "NONE",
+		"Target": map[string]any{"Fn::Sub": "integrations/${JdcloudCreateBackendIntegration}"}}}
+	if after := checklist(tpl, repoRoot); len(after) != before {
+		t.Errorf("an opted-out route made the checklist fail: %q", after)
+	}
 }

@@ -306,16 +306,13 @@ func checklist(tpl template, dir string) []string {
 			problems = append(problems, checkTableAccess(id, table, policies)...)
 		}
 
-		var sqsEvents, httpEvents int
+		var sqsEvents int
 		for evName, ev := range obj(tpl.props(id)["Events"]) {
 			ev := obj(ev)
 			p := obj(ev["Properties"])
 			switch ev["Type"] {
 			case "HttpApi":
-				httpEvents++
-				if p["Path"] != "/"+name || p["Method"] != "POST" {
-					fail("%s: HTTP API route %s must be POST /%s", id, evName, name)
-				}
+				fail("%s: HttpApi event %s: the create routes are ApiGatewayV2 routes whose authorization follows HttpAuth", id, evName)
 			case "SQS":
 				sqsEvents++
 				q, _ := getAttOf(p["Queue"])
@@ -341,10 +338,9 @@ func checklist(tpl template, dir string) []string {
 		if sqsEvents != 1 {
 			fail("%s: want exactly one SQS event, found %d", id, sqsEvents)
 		}
-		if httpEvents != 1 {
-			fail("%s: want exactly one HttpApi event, found %d", id, httpEvents)
-		}
+		problems = append(problems, checkRoute(tpl, name, id)...)
 	}
+	problems = append(problems, checkHTTPAuth(tpl)...)
 
 	// Outputs: the HTTP API URL and the state machine ARN.
 	var apiURL bool

@@ -25,6 +25,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/reply"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -57,11 +58,14 @@ type Function struct {
 type setup struct {
 	http  http.Handler
 	run   op.Operation         // op, or one that answers the set-up's config failure
-	store op.Store             // remembers finished creations (trigger.Options.Store)
 	topic trigger.FailureQueue // nil: no failure topic
 	// timeout bounds one Pub/Sub delivery (LBFN_REQUEST_TIMEOUT), so a long CTyun creation
 	// answers in_progress before the platform's own timeout ends the instance's request.
 	timeout time.Duration
+	// runner runs each Pub/Sub delivery: the store, and the margin kept before the deadline.
+	runner op.Runner
+	// replier posts final results to replyTo.
+	replier reply.Poster
 }
 
 // NewFunction returns the entries of o, for tests and other registrations.
@@ -84,10 +88,11 @@ func (f *Function) setup() *setup {
 		f.log.Error("configuration failed: answering it as a config failure", "function", f.op.Function(),
 			"provider", f.op.Provider(), "errorKind", string(op.KindConfig), "error", err.Error())
 		broken := trigger.Unconfigured(f.op, err)
-		return &setup{http: trigger.NewHTTPHandler(broken, trigger.Options{Logger: f.log}), run: broken}
+		return &setup{http: trigger.NewHTTPHandler(broken, trigger.Options{Logger: f.log}), run: broken, runner: op.Runner{Logger: f.log}}
 	}
 	opts.Logger = f.log
-	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, store: opts.Store, timeout: opts.RequestTimeout}
+	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, timeout: opts.RequestTimeout,
+		runner: op.Runner{Store: opts.Store, Margin: opts.DeadlineMargin, Logger: f.log}, replier: opts.Replier}
 	if topic != nil { // a nil *Topic in the interface would not compare equal to nil
 		s.topic = topic
 	}

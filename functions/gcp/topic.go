@@ -12,6 +12,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Topic publishes to one Pub/Sub topic through the REST API (projects.topics.publish), with
@@ -29,7 +30,7 @@ type Topic struct {
 	Client *httpx.Client
 
 	mu      sync.Mutex
-	token   string
+	token   redact.Secret
 	expires time.Time
 }
 
@@ -123,7 +124,7 @@ func (t *Topic) Send(ctx context.Context, body string, attributes map[string]str
 			}
 		}
 		return &op.Error{Kind: kind, Retryable: kind.Retryable(), HTTPStatus: resp.StatusCode, ProviderCode: e.Error.Status,
-			ProviderMessage: e.Error.Message, Attempts: resp.Attempts,
+			ProviderMessage: redact.Text(e.Error.Message), Attempts: resp.Attempts,
 			Message: fmt.Sprintf("publishing to %s: HTTP %d %s", t.Name, resp.StatusCode, e.Error.Status)}
 	}
 	return nil
@@ -144,8 +145,8 @@ func (t *Topic) authorize(req *http.Request, _ []byte) error {
 func (t *Topic) accessToken(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token != "" && time.Now().Before(t.expires) {
-		return t.token, nil
+	if t.token.IsSet() && time.Now().Before(t.expires) {
+		return t.token.Reveal(), nil
 	}
 	url := "http://" + t.MetadataHost + "/computeMetadata/v1/instance/service-accounts/default/token"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -153,26 +154,25 @@ func (t *Topic) accessToken(ctx context.Context) (string, error) {
 		return "", op.Wrap(op.KindConfig, err, "GCE_METADATA_HOST: cannot build the token request")
 	}
 	req.Header.Set("Metadata-Flavor", "Google")
-	hc := t.Client.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := httpx.WithoutRedirects(t.Client.HTTP).Do(req)
 	if err != nil {
 		return "", op.Wrap(op.KindUnavailable, err, "metadata server: no access token")
 	}
 	defer resp.Body.Close()
 	var tok struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
+		AccessToken redact.Secret `json:"access_token"`
+		ExpiresIn   int           `json:"expires_in"`
+	}
+	if resp.StatusCode/100 == 3 {
+		return "", op.Errorf(op.KindUnavailable, "metadata server: HTTP %d for the access token: a redirect is not followed", resp.StatusCode)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", op.Errorf(op.KindAuth, "metadata server: HTTP %d for the access token", resp.StatusCode)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || !tok.AccessToken.IsSet() {
 		return "", op.Errorf(op.KindAuth, "metadata server: no access token in its answer")
 	}
 	t.token = tok.AccessToken
 	t.expires = time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second - time.Minute)
-	return t.token, nil
+	return t.token.Reveal(), nil
 }

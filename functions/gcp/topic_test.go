@@ -1,10 +1,15 @@
 package gcp
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
 )
 
@@ -51,6 +56,47 @@ func TestLoadTopic(t *testing.T) {
 			}
 			if topic == nil || topic.Name != tt.wantName {
 				t.Errorf("topic %+v, want %s", topic, tt.wantName)
+			}
+		})
+	}
+}
+
+// TestTopicNeverFollowsARedirect: neither the metadata server's token answer nor Pub/Sub's
+// publish answer is followed when it is a 3xx: the bearer token and the failure report would
+// go to wherever it points.
+func TestTopicNeverFollowsARedirect(t *testing.T) {
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		followed.Add(1)
+		_, _ = w.Write([]byte(`{"access_token":"stolen","expires_in":3600}`))
+	}))
+	defer target.Close()
+	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	token := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"access_token":"tok","expires_in":3600}`))
+	})
+	tests := []struct {
+		name             string
+		metadata, pubsub http.Handler
+	}{
+		{"metadata redirects", redirect, token},
+		{"publish redirects", token, redirect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			meta := httptest.NewServer(tt.metadata)
+			defer meta.Close()
+			pubsub := httptest.NewServer(tt.pubsub)
+			defer pubsub.Close()
+			topic := &Topic{Name: "projects/p/topics/t", Endpoint: pubsub.URL, MetadataHost: strings.TrimPrefix(meta.URL, "http://"),
+				Client: &httpx.Client{Policy: httpx.Policy{MaxAttempts: 1}}}
+			if err := topic.Send(context.Background(), "report", nil); err == nil {
+				t.Error("a 307 was a successful publish")
+			}
+			if n := followed.Load(); n != 0 {
+				t.Errorf("the redirect was followed %d times", n)
 			}
 		})
 	}

@@ -26,15 +26,16 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Env is the AWS part of a function's environment: the region and the credentials Lambda hands
 // every function.
 type Env struct {
-	Region          string `envconfig:"AWS_REGION"`
-	AccessKeyID     string `envconfig:"AWS_ACCESS_KEY_ID"`
-	SecretAccessKey string `envconfig:"AWS_SECRET_ACCESS_KEY"`
-	SessionToken    string `envconfig:"AWS_SESSION_TOKEN"`
+	Region          string        `envconfig:"AWS_REGION"`
+	AccessKeyID     string        `envconfig:"AWS_ACCESS_KEY_ID"`
+	SecretAccessKey redact.Secret `envconfig:"AWS_SECRET_ACCESS_KEY"`
+	SessionToken    redact.Secret `envconfig:"AWS_SESSION_TOKEN"`
 }
 
 // LoadEnv reads Env from the environment.
@@ -45,7 +46,7 @@ func LoadEnv() (Env, error) {
 }
 
 // HasCredentials reports whether both halves of the key pair are set.
-func (e Env) HasCredentials() bool { return e.AccessKeyID != "" && e.SecretAccessKey != "" }
+func (e Env) HasCredentials() bool { return e.AccessKeyID != "" && e.SecretAccessKey.IsSet() }
 
 // Check returns an *op.Error of kind config naming what is missing, the region or the key pair,
 // followed by purpose in parentheses ("needed to call SQS").
@@ -113,7 +114,9 @@ type Client struct {
 	contentType string
 	endpoint    string // with the trailing slash the protocol posts to
 	region      string
-	creds       aws.Credentials
+	accessKeyID string
+	secretKey   redact.Secret
+	token       redact.Secret
 	http        *httpx.Client
 	signer      *v4.Signer
 	retryable   httpx.Retryable
@@ -144,12 +147,13 @@ func New(cfg Config, hc *httpx.Client) (*Client, error) {
 		contentType: "application/x-amz-json-" + cfg.JSONVersion,
 		endpoint:    strings.TrimSuffix(endpoint, "/") + "/",
 		region:      cfg.Env.Region,
-		creds: aws.Credentials{AccessKeyID: cfg.Env.AccessKeyID, SecretAccessKey: cfg.Env.SecretAccessKey,
-			SessionToken: cfg.Env.SessionToken, Source: "environment"},
-		http:      hc,
-		signer:    v4.NewSigner(),
-		retryable: cfg.Retryable,
-		now:       now,
+		accessKeyID: cfg.Env.AccessKeyID,
+		secretKey:   cfg.Env.SecretAccessKey,
+		token:       cfg.Env.SessionToken,
+		http:        hc,
+		signer:      v4.NewSigner(),
+		retryable:   cfg.Retryable,
+		now:         now,
 	}, nil
 }
 
@@ -218,7 +222,8 @@ func RetryThrottled(r *httpx.Response) (bool, time.Duration) {
 
 // Call sends one action with in as its JSON body, and decodes a 2xx answer into out (when not
 // nil). Its error is an *op.Error that never carries a credential or a signature:
-//   - no answer: httpx's (unavailable or timeout, with the attempts made);
+//   - no answer: kind unavailable, retryable, with the attempts made (a hanging or unreachable
+//     AWS service is an outage, whether the connection failed or the deadline came first);
 //   - a refusal: kind auth (401, 403), throttled (429), unavailable (5xx) or provider, with the
 //     code and message, and an *Error as its cause;
 //   - an answer that does not decode: kind provider, cause ErrUnreadable.
@@ -238,7 +243,11 @@ func (c *Client) Call(ctx context.Context, action string, in, out any) error {
 	}
 	resp, err := c.http.Do(ctx, req, c.sign, c.retryable)
 	if err != nil {
-		return err
+		// No answer at all, a connection failure or none before the deadline (less the
+		// margin): the service is unavailable for now, which is retryable whatever ran out.
+		e := op.AsError(err)
+		return &op.Error{Kind: op.KindUnavailable, Retryable: true, Attempts: e.Attempts, Err: err,
+			Message: c.service + ": " + action + ": no answer: " + e.Message}
 	}
 	if resp.StatusCode/100 == 2 {
 		if out != nil && json.Unmarshal(resp.Body, out) != nil {
@@ -288,14 +297,11 @@ func errorBody(body []byte) (code, message string) {
 // maxMessage bounds the service message kept in an error.
 const maxMessage = 200
 
-// scrub keeps the first line of a service message, bounded, with every credential removed.
+// scrub keeps the first line of a service message, bounded, with every credential form and
+// this client's own credentials removed (redact.Text).
 func (c *Client) scrub(message string) string {
 	message, _, _ = strings.Cut(message, "\n")
-	for _, secret := range []string{c.creds.SecretAccessKey, c.creds.SessionToken, c.creds.AccessKeyID} {
-		if secret != "" {
-			message = strings.ReplaceAll(message, secret, "[redacted]")
-		}
-	}
+	message = redact.Text(message, append(redact.Values(c.secretKey, c.token), c.accessKeyID)...)
 	if len(message) > maxMessage {
 		message = message[:maxMessage] + "..."
 	}
@@ -305,5 +311,7 @@ func (c *Client) scrub(message string) string {
 // sign adds a fresh SigV4 signature to one attempt.
 func (c *Client) sign(r *http.Request, body []byte) error {
 	sum := sha256.Sum256(body)
-	return c.signer.SignHTTP(r.Context(), c.creds, r, hex.EncodeToString(sum[:]), c.service, c.region, c.now().UTC())
+	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: c.secretKey.Reveal(),
+		SessionToken: c.token.Reveal(), Source: "environment"}
+	return c.signer.SignHTTP(r.Context(), creds, r, hex.EncodeToString(sum[:]), c.service, c.region, c.now().UTC())
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const (
@@ -28,7 +29,7 @@ const (
 	testToken  = "awsjson-session-token"
 )
 
-var testEnv = Env{Region: "eu-west-1", AccessKeyID: testAKID, SecretAccessKey: testSecret, SessionToken: testToken}
+var testEnv = Env{Region: "eu-west-1", AccessKeyID: testAKID, SecretAccessKey: redact.NewSecret(testSecret), SessionToken: redact.NewSecret(testToken)}
 
 var signedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -170,7 +171,7 @@ func TestCallErrors(t *testing.T) {
 			`"message":"The request signature we calculated does not match.\n\nThe Canonical String for this request should have been\n'POST\n/\n\nx-amz-security-token:` + testToken + `'"}`}},
 			nil, op.KindProvider, "InvalidSignatureException", 1, "does not match.", false},
 		{"credentials on the first line", []answer{{400, `{"__type":"UnrecognizedClientException","message":"key ` + testAKID + ` secret ` + testSecret + ` token ` + testToken + `"}`}},
-			nil, op.KindProvider, "UnrecognizedClientException", 1, "key [redacted] secret [redacted] token [redacted]", false},
+			nil, op.KindProvider, "UnrecognizedClientException", 1, "key <redacted> secret <redacted> token <redacted>", false},
 		{"long message bounded", []answer{{400, `{"__type":"ValidationException","message":"` + strings.Repeat("x", 500) + `"}`}},
 			nil, op.KindProvider, "ValidationException", 1, strings.Repeat("x", 200) + "...", false},
 	}
@@ -279,7 +280,7 @@ func TestNew(t *testing.T) {
 	}{
 		{"valid", func(*Config) {}, ""},
 		{"no region", func(c *Config) { c.Env.Region = "" }, "AWS_REGION is not set (needed to call sqs)"},
-		{"no secret key", func(c *Config) { c.Env.SecretAccessKey = "" }, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (needed to call sqs)"},
+		{"no secret key", func(c *Config) { c.Env.SecretAccessKey = redact.Secret{} }, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (needed to call sqs)"},
 		{"own purpose", func(c *Config) { c.Env.AccessKeyID = ""; c.Purpose = "needed for X" }, "(needed for X)"},
 	}
 	for _, tt := range tests {
@@ -319,7 +320,8 @@ func TestLoadEnv(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	os.Unsetenv("AWS_SESSION_TOKEN")
 	e, err := LoadEnv()
-	if err != nil || e != (Env{Region: "ap-east-1", AccessKeyID: "a", SecretAccessKey: "s"}) || !e.HasCredentials() {
+	if err != nil || e.Region != "ap-east-1" || e.AccessKeyID != "a" || e.SecretAccessKey.Reveal() != "s" ||
+		e.SessionToken.IsSet() || !e.HasCredentials() {
 		t.Errorf("LoadEnv = %+v, %v", e, err)
 	}
 }
@@ -349,5 +351,22 @@ func BenchmarkCall(b *testing.B) {
 		if err := c.Call(context.Background(), "PutItem", in, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCallHangingIsUnavailable: an AWS service that never answers is an outage, retryable,
+// not a timeout of the function's own work, and the call gives up at the deadline.
+func TestCallHangingIsUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := newTestClient(t, srv, nil).Call(ctx, "PutItem", map[string]string{}, nil)
+	var e *op.Error
+	if !errors.As(err, &e) || e.Kind != op.KindUnavailable || !e.Retryable || !strings.Contains(e.Message, "PutItem") {
+		t.Errorf("err %#v, want a retryable unavailable error naming the action", err)
 	}
 }

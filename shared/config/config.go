@@ -5,7 +5,6 @@ package config
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -146,7 +145,7 @@ func LoadTransport() (Transport, error) {
 // was written but never answered may be retried (see httpx.Policy.RetryAmbiguous).
 func (t Transport) Client(ambiguous bool) *httpx.Client {
 	return &httpx.Client{
-		HTTP:      &http.Client{Timeout: t.Timeout},
+		HTTP:      httpx.NewHTTPClient(t.Timeout),
 		UserAgent: t.UserAgent,
 		Policy: httpx.Policy{
 			MaxAttempts:     t.MaxAttempts,

@@ -1,13 +1,13 @@
 package ctyun
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/lbfn/lbfn/shared/auth/eopsign"
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/step"
 )
 
@@ -20,7 +20,7 @@ const createPolicyPath = "/v4/elb/async-create-policy"
 // Config is what a Client needs. FromEnv fills it from the environment; tests fill it directly.
 type Config struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// Endpoint is the ELB base URL; default DefaultEndpoint. Plain http only for loopback.
 	Endpoint string
 	// HTTP sends each request (with its own retries of 429, 5xx and lost connections);
@@ -54,7 +54,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.AccessKey == "" {
 		return nil, op.Errorf(op.KindConfig, "CTYUN_AK is not set")
 	}
-	if cfg.SecretKey == "" {
+	if !cfg.SecretKey.IsSet() {
 		return nil, op.Errorf(op.KindConfig, "CTYUN_SK is not set")
 	}
 	if cfg.Endpoint == "" {
@@ -64,7 +64,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := httpx.Client{HTTP: http.DefaultClient}
+	h := httpx.Client{HTTP: httpx.NewHTTPClient(0)}
 	if cfg.HTTP != nil {
 		h = *cfg.HTTP
 	}
@@ -86,9 +86,9 @@ func NewClient(cfg Config) (*Client, error) {
 
 // env holds the environment settings of the CTyun provider.
 type env struct {
-	AccessKey string `envconfig:"CTYUN_AK"`
-	SecretKey string `envconfig:"CTYUN_SK"`
-	Endpoint  string `envconfig:"CTYUN_ELB_ENDPOINT" default:"https://ctelb-global.ctapi.ctyun.cn"`
+	AccessKey string        `envconfig:"CTYUN_AK"`
+	SecretKey redact.Secret `envconfig:"CTYUN_SK"`
+	Endpoint  string        `envconfig:"CTYUN_ELB_ENDPOINT" default:"https://ctelb-global.ctapi.ctyun.cn"`
 }
 
 // pollEnv holds the poll cadence settings.

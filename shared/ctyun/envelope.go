@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // CTyun's business status codes, carried in the body of an HTTP 200.
@@ -136,14 +137,16 @@ func kindOfHTTP(status int) op.Kind {
 }
 
 // joinText joins CTyun's English message and Chinese description, skipping empty or equal parts.
+// Like pageText, it is scrubbed of every credential form (redact.Text): a gateway may echo
+// the request's Eop-Authorization and its signature.
 func joinText(message, description string) string {
 	switch {
 	case description == "" || description == message:
-		return message
+		return redact.Text(message)
 	case message == "":
-		return description
+		return redact.Text(description)
 	}
-	return message + " (" + description + ")"
+	return redact.Text(message + " (" + description + ")")
 }
 
 var (
@@ -154,7 +157,7 @@ var (
 // pageText is a short plain-text excerpt of a non-JSON body (a gateway's HTML error page), for
 // error messages.
 func pageText(body []byte) string {
-	s := strings.TrimSpace(spaces.ReplaceAllString(tags.ReplaceAllString(string(body), " "), " "))
+	s := redact.Text(strings.TrimSpace(spaces.ReplaceAllString(tags.ReplaceAllString(string(body), " "), " ")))
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:200]) + "…"
 	}

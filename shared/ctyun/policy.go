@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/step"
 	"github.com/lbfn/lbfn/shared/validate"
 )
@@ -159,7 +160,7 @@ func (p *poller) step(ctx context.Context, _ int) (step.Verdict[op.Outcome], err
 			Message:   "CTyun said the policy is done but gave no policyID, twice"}
 	default:
 		return step.Verdict[op.Outcome]{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode,
-			RequestID: responseRequestID(resp.Header), ProviderMessage: env.ReturnObj.Message,
+			RequestID: responseRequestID(resp.Header), ProviderMessage: redact.Text(env.ReturnObj.Message),
 			Message: fmt.Sprintf("CTyun answered an undocumented progress status %q", status)}
 	}
 }

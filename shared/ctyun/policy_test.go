@@ -17,6 +17,7 @@ import (
 	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/step"
 )
 
@@ -37,7 +38,7 @@ func setup(t testing.TB, opts emulator.Options, tweak ...func(*ctyun.Config)) (*
 }
 
 func operation(endpoint string, tweak ...func(*ctyun.Config)) op.Operation {
-	cfg := ctyun.Config{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey,
+	cfg := ctyun.Config{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey),
 		Endpoint: endpoint, HTTP: fastHTTP, Poll: fastPoll}
 	for _, f := range tweak {
 		f(&cfg)
@@ -284,7 +285,7 @@ func TestErrorMapping(t *testing.T) {
 		{"429 until the transport gives up", repeat(emulator.Fault{Status: 429}, 3), nil, op.KindThrottled, 429, ""},
 		{"a 502 page is tolerated once", []emulator.Fault{{Status: 502}}, nil, "", 0, ""},
 		{"a lost answer is re-sent", []emulator.Fault{{DropAfterHandling: true}}, nil, "", 0, ""},
-		{"wrong secret", nil, func(c *ctyun.Config) { c.SecretKey = "wrong" }, op.KindAuth, 401, "Openapi.Signature.Invalid"},
+		{"wrong secret", nil, func(c *ctyun.Config) { c.SecretKey = redact.NewSecret("wrong") }, op.KindAuth, 401, "Openapi.Signature.Invalid"},
 		{"unknown access key", nil, func(c *ctyun.Config) { c.AccessKey = "OTHER" }, op.KindAuth, 401, "unknown access key"},
 		{"clock 20 minutes slow", nil, func(c *ctyun.Config) { c.Now = func() time.Time { return time.Now().Add(-20 * time.Minute) } },
 			op.KindAuth, 401, "15 minutes"},
@@ -487,7 +488,7 @@ func TestFromEnv(t *testing.T) {
 }
 
 func TestSecretsNotPrinted(t *testing.T) {
-	cfg := ctyun.Config{AccessKey: "AK", SecretKey: "very-secret-key"}
+	cfg := ctyun.Config{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret-key")}
 	c, err := ctyun.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	signed := false
 	if cfg.Handler == nil {
-		signed = opts.WebhookSecret != ""
+		signed = opts.WebhookSecret.IsSet()
 		cfg.Handler = func(o op.Operation) http.Handler { return trigger.NewHTTPHandler(o, opts) }
 	}
 	chat, err := server.LoadSettings()

@@ -146,7 +146,7 @@ func (e *Emulator) ctyunCreatePolicy(w http.ResponseWriter, r *http.Request, bod
 			"request denied by risk control: User-Agent is required", "请求被风控拦截：缺少 User-Agent")
 		return
 	}
-	if err := eopsign.Verify(r, body, e.opts.AccessKey, e.opts.SecretKey, e.opts.Now()); err != nil {
+	if err := eopsign.Verify(r, body, e.opts.AccessKey, e.opts.SecretKey.Reveal(), e.opts.Now()); err != nil {
 		msg := "signature verification failed"
 		switch {
 		case errors.Is(err, eopsign.ErrStale):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/auth/eopsign"
 	"github.com/lbfn/lbfn/shared/emulator"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const ctyunPath = "/v4/elb/async-create-policy"
@@ -46,7 +47,7 @@ func ctyunPost(t *testing.T, url string, body string, signer *eopsign.Signer, ed
 }
 
 func demoSigner() *eopsign.Signer {
-	return &eopsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey}
+	return &eopsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey)}
 }
 
 func ctyunServer(t *testing.T, opts emulator.Options) (*emulator.Emulator, string) {
@@ -120,8 +121,8 @@ func TestCTyunRefusals(t *testing.T) {
 		wantBody string
 	}{
 		{"unsigned", ctyunBody("t"), nil, nil, 401, `"errorCode":"Openapi.Signature.Invalid"`},
-		{"wrong secret", ctyunBody("t"), &eopsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: "nope"}, nil, 401, "signature verification failed"},
-		{"unknown key", ctyunBody("t"), &eopsign.Signer{AccessKey: "AK2", SecretKey: emulator.DemoSecretKey}, nil, 401, "unknown access key"},
+		{"wrong secret", ctyunBody("t"), &eopsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret("nope")}, nil, 401, "signature verification failed"},
+		{"unknown key", ctyunBody("t"), &eopsign.Signer{AccessKey: "AK2", SecretKey: redact.NewSecret(emulator.DemoSecretKey)}, nil, 401, "unknown access key"},
 		{"stale date", ctyunBody("t"), stale, nil, 401, "15 minutes"},
 		{"UTC date", ctyunBody("t"), utc, func(r *http.Request) {
 			// re-sign by hand with a UTC date: the signature matches, the date is 8 hours off

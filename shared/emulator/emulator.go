@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Demo credentials, accepted by default and printed by `make run`. DemoProjectID is the
@@ -26,9 +28,9 @@ const (
 // Options configures an Emulator. The zero value uses the demo credentials.
 type Options struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// SecurityToken, when set, is required on Huawei requests (temporary credentials).
-	SecurityToken string
+	SecurityToken redact.Secret
 	// HuaweiProjects, when set, are the only Huawei projects the credentials have access to
 	// (a strict binding, as a real account has); empty, they have access to any well-formed
 	// project id (32 lower-case letters and digits), so the providers' own examples, with
@@ -59,7 +61,7 @@ type Emulator struct {
 // New returns an emulator serving all three providers.
 func New(opts Options) *Emulator {
 	if opts.AccessKey == "" {
-		opts.AccessKey, opts.SecretKey = DemoAccessKey, DemoSecretKey
+		opts.AccessKey, opts.SecretKey = DemoAccessKey, redact.NewSecret(DemoSecretKey)
 	}
 	if opts.CTyunPolls == 0 {
 		opts.CTyunPolls = 2

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/auth/hwsign"
 	"github.com/lbfn/lbfn/shared/emulator"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const hwProject = emulator.DemoProjectID
@@ -51,7 +52,7 @@ func hwDo(t *testing.T, srv *httptest.Server, c hwCall) (int, http.Header, map[s
 	}
 	s := c.signer
 	if s.AccessKey == "" {
-		s = hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey}
+		s = hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey)}
 	}
 	if c.project == "-" {
 		s.SignedHeaders = []string{"host"}
@@ -123,9 +124,9 @@ func TestHuaweiCreateAnswers(t *testing.T) {
 }
 
 func TestHuaweiRefusals(t *testing.T) {
-	stale := hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey,
+	stale := hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey),
 		Now: func() time.Time { return time.Now().Add(-16 * time.Minute) }}
-	wrong := hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: "wrong"}
+	wrong := hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret("wrong")}
 	body := hwBodies["v3"]
 	tests := []struct {
 		name   string
@@ -181,10 +182,10 @@ func TestHuaweiRefusals(t *testing.T) {
 }
 
 func TestHuaweiQuotaAndToken(t *testing.T) {
-	e := emulator.New(emulator.Options{SecurityToken: "tok"})
+	e := emulator.New(emulator.Options{SecurityToken: redact.NewSecret("tok")})
 	srv := httptest.NewServer(e)
 	defer srv.Close()
-	withToken := hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey, SecurityToken: "tok"}
+	withToken := hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey), SecurityToken: redact.NewSecret("tok")}
 	if status, _, a := hwDo(t, srv, hwCall{method: "POST", path: hwPaths["v2"], body: hwBodies["v2"]}); status != 401 {
 		t.Fatalf("without the token: %d %v", status, a)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/auth/jdsign"
 	"github.com/lbfn/lbfn/shared/emulator"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const jdBody = `{"regionId":"cn-north-1","backendName":"web","loadBalancerId":"nlb-1","protocol":"Tcp","port":80,` +
@@ -65,7 +66,7 @@ func jdDo(t *testing.T, srv *httptest.Server, c jdCall) (int, jdAnswer) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	region := strings.Split(strings.TrimPrefix(c.path, "/v1/regions/"), "/")[0]
-	s := &jdsign.Signer{Credentials: jdsign.Credentials{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey},
+	s := &jdsign.Signer{Credentials: jdsign.Credentials{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey)},
 		Service: "lb", Region: region}
 	if c.signer != nil {
 		c.signer(s)
@@ -106,7 +107,7 @@ func TestJDCloudSignature(t *testing.T) {
 		{"signed", jdCall{body: jdBody}, 200, ""},
 		{"tampered body", jdCall{body: jdBody, sentBody: strings.Replace(jdBody, `"port":80`, `"port":81`, 1)},
 			401, "sign result is not same [gw]"},
-		{"wrong secret", jdCall{body: jdBody, signer: func(s *jdsign.Signer) { s.Credentials.SecretKey = "guess" }},
+		{"wrong secret", jdCall{body: jdBody, signer: func(s *jdsign.Signer) { s.Credentials.SecretKey = redact.NewSecret("guess") }},
 			401, "sign result is not same [gw]"},
 		{"unknown access key", jdCall{body: jdBody, signer: func(s *jdsign.Signer) { s.Credentials.AccessKey = "OTHER" }},
 			401, "sign result is not same [gw]"},
@@ -220,7 +221,7 @@ func jdCreate(body string) func(*testing.T, *emulator.Emulator, *httptest.Server
 		req, _ := http.NewRequest("POST", srv.URL+"/v1/regions/cn-north-1/backends/", bytes.NewReader([]byte(body)))
 		req.Header.Set("Content-Type", "application/json")
 		s := &jdsign.Signer{Credentials: jdsign.Credentials{AccessKey: emulator.DemoAccessKey,
-			SecretKey: emulator.DemoSecretKey}, Service: "lb", Region: "cn-north-1"}
+			SecretKey: redact.NewSecret(emulator.DemoSecretKey)}, Service: "lb", Region: "cn-north-1"}
 		if err := s.Sign(req, []byte(body)); err != nil {
 			t.Fatal(err)
 		}

@@ -128,7 +128,34 @@ func RetryAfter(h http.Header) time.Duration {
 	return 0
 }
 
-// Client sends requests. The zero value uses http.DefaultClient and the default Policy.
+// NewHTTPClient returns the *http.Client of lbfn's outbound calls: timeout bounds one attempt
+// (zero: only the context does), and it never follows a redirect. Build every client with it
+// (or hand one to Client, which enforces the same).
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: NoRedirect}
+}
+
+// NoRedirect is the CheckRedirect of every client: a 3xx is the answer, handed to the caller
+// like any other status (and so reported as a failure of the call), never followed. A
+// redirect would carry the request, its signature and its security token to a host nobody
+// configured, and a caller-given URL (replyTo) could be bounced to a metadata or private
+// address after its checks.
+func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// WithoutRedirects returns a copy of hc (nil: a client without a timeout) that never follows
+// a redirect, whatever hc's own CheckRedirect says. The copy shares hc's transport.
+func WithoutRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		return NewHTTPClient(0)
+	}
+	c := *hc
+	c.CheckRedirect = NoRedirect
+	return &c
+}
+
+// Client sends requests. The zero value uses a client without a timeout (the context bounds
+// each call) and the default Policy. Whatever HTTP client it is given, it never follows a
+// redirect.
 type Client struct {
 	HTTP      *http.Client
 	Policy    Policy
@@ -147,10 +174,7 @@ func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Ret
 	if retryable == nil {
 		retryable = DefaultRetryable
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+	hc := WithoutRedirects(c.HTTP)
 	b := &backoff.ExponentialBackOff{
 		InitialInterval:     p.InitialInterval,
 		RandomizationFactor: p.Jitter,
@@ -302,6 +326,10 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 			return nil, ae
 		}
 		ae.retry = !ae.written || p.RetryAmbiguous
+		var permanent interface{ Permanent() bool }
+		if errors.As(err, &permanent) && permanent.Permanent() {
+			ae.retry = false // a refused address (package egress) stays refused
+		}
 		return nil, ae
 	}
 	defer resp.Body.Close()

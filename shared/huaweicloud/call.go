@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/step"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
@@ -74,23 +74,18 @@ func send[P any, PP identified[P]](ctx context.Context, c *Client, a api, r *Req
 	return out, c.redact(err)
 }
 
-// tokenLine finds a security token quoted in a canonical request, however it is escaped after.
-var tokenLine = regexp.MustCompile(`(?i)(x-security-token:)[^\s"\\]+`)
-
-// redact keeps the security token out of err and the errors it wraps: a 401 quotes the
-// gateway's canonical request, which holds the signed X-Security-Token, and the token is a
-// secret while it is valid.
+// redact keeps every credential form out of err and the errors it wraps (redact.Text, with
+// this client's own secret key and security token): a 401 quotes the gateway's canonical
+// request, which holds the signed X-Security-Token, and a provider may echo the
+// Authorization header with its signature.
 func (c *Client) redact(err error) error {
-	tok := c.signer.SecurityToken
-	if err == nil || tok == "" {
-		return err
+	if err == nil {
+		return nil
 	}
-	clean := func(s string) string {
-		return tokenLine.ReplaceAllString(strings.ReplaceAll(s, tok, "<redacted>"), "${1}<redacted>")
-	}
+	known := redact.Values(c.signer.SecretKey, c.signer.SecurityToken)
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if oe, ok := e.(*op.Error); ok && oe != nil {
-			oe.Message, oe.ProviderMessage = clean(oe.Message), clean(oe.ProviderMessage)
+			oe.Message, oe.ProviderMessage = redact.Text(oe.Message, known...), redact.Text(oe.ProviderMessage, known...)
 		}
 	}
 	return err

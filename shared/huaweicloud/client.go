@@ -15,6 +15,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // ProviderName is the provider's name in results.
@@ -26,8 +27,8 @@ const DefaultDomain = "myhuaweicloud.com"
 // Config is what a Client needs. LoadConfig reads it from the environment.
 type Config struct {
 	AccessKey     string
-	SecretKey     string
-	SecurityToken string // temporary credentials: sent and signed as X-Security-Token
+	SecretKey     redact.Secret
+	SecurityToken redact.Secret // temporary credentials: sent and signed as X-Security-Token
 	// ProjectID is the default project for requests without projectId.
 	ProjectID string
 	// Endpoint, when set, is the base URL of every call (an emulator, a private endpoint),
@@ -45,28 +46,20 @@ type Config struct {
 // String hides the secret key and the security token, should a Config be printed.
 func (c Config) String() string {
 	return "huaweicloud.Config{AccessKey: " + c.AccessKey + ", SecretKey: <redacted>, SecurityToken: " +
-		redacted(c.SecurityToken) + ", ProjectID: " + c.ProjectID + ", Endpoint: " + c.Endpoint + ", Domain: " + c.Domain + "}"
+		c.SecurityToken.String() + ", ProjectID: " + c.ProjectID + ", Endpoint: " + c.Endpoint + ", Domain: " + c.Domain + "}"
 }
 
 // GoString hides them from %#v too.
 func (c Config) GoString() string { return c.String() }
 
-// redacted stands for a secret that may be unset: empty, or <redacted>.
-func redacted(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return "<redacted>"
-}
-
 // env names the variables LoadConfig reads: the names Huawei's own SDK reads, plus ours.
 type env struct {
-	AccessKey     string `envconfig:"HUAWEICLOUD_SDK_AK"`
-	SecretKey     string `envconfig:"HUAWEICLOUD_SDK_SK"`
-	SecurityToken string `envconfig:"HUAWEICLOUD_SDK_SECURITY_TOKEN"`
-	ProjectID     string `envconfig:"HUAWEICLOUD_SDK_PROJECT_ID"`
-	Endpoint      string `envconfig:"HUAWEICLOUD_ELB_ENDPOINT"`
-	Domain        string `envconfig:"LBFN_HUAWEICLOUD_DOMAIN" default:"myhuaweicloud.com"`
+	AccessKey     string        `envconfig:"HUAWEICLOUD_SDK_AK"`
+	SecretKey     redact.Secret `envconfig:"HUAWEICLOUD_SDK_SK"`
+	SecurityToken redact.Secret `envconfig:"HUAWEICLOUD_SDK_SECURITY_TOKEN"`
+	ProjectID     string        `envconfig:"HUAWEICLOUD_SDK_PROJECT_ID"`
+	Endpoint      string        `envconfig:"HUAWEICLOUD_ELB_ENDPOINT"`
+	Domain        string        `envconfig:"LBFN_HUAWEICLOUD_DOMAIN" default:"myhuaweicloud.com"`
 }
 
 var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
@@ -81,7 +74,7 @@ func LoadConfig() (Config, error) {
 	switch {
 	case e.AccessKey == "":
 		return Config{}, op.Errorf(op.KindConfig, "HUAWEICLOUD_SDK_AK is not set")
-	case e.SecretKey == "":
+	case !e.SecretKey.IsSet():
 		return Config{}, op.Errorf(op.KindConfig, "HUAWEICLOUD_SDK_SK is not set")
 	}
 	t, err := config.LoadTransport()
@@ -119,7 +112,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.AccessKey == "" {
 		return nil, op.Errorf(op.KindConfig, "HUAWEICLOUD_SDK_AK is not set")
 	}
-	if cfg.SecretKey == "" {
+	if !cfg.SecretKey.IsSet() {
 		return nil, op.Errorf(op.KindConfig, "HUAWEICLOUD_SDK_SK is not set")
 	}
 	if cfg.ProjectID != "" && !projectIDRE.MatchString(cfg.ProjectID) {

@@ -18,6 +18,7 @@ import (
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/huaweicloud"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // fastHTTP retries like production but with millisecond backoffs.
@@ -30,7 +31,7 @@ func fastHTTP(rt http.RoundTripper) *httpx.Client {
 
 func demoConfig(endpoint string) huaweicloud.Config {
 	return huaweicloud.Config{
-		AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey, ProjectID: emulator.DemoProjectID,
+		AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey), ProjectID: emulator.DemoProjectID,
 		Endpoint: endpoint, HTTP: fastHTTP(nil),
 	}
 }
@@ -267,7 +268,7 @@ func TestEmulatorRefusalsAreNotRetried(t *testing.T) {
 		code   string
 		status int
 	}{
-		{"401 wrong secret", func(_ *emulator.Emulator, c *huaweicloud.Config) { c.SecretKey = "not-the-secret" },
+		{"401 wrong secret", func(_ *emulator.Emulator, c *huaweicloud.Config) { c.SecretKey = redact.NewSecret("not-the-secret") },
 			[]byte(bases[v3]), op.KindAuth, "APIGW.0301", 401},
 		{"404 missing load balancer", func(e *emulator.Emulator, _ *huaweicloud.Config) { e.SetHuaweiMissing("lb-gone") },
 			apply(t, bases[v3], edits(set("pool.loadbalancer_id", "lb-gone"))), op.KindNotFound, "ELB.8904", 404},
@@ -407,7 +408,7 @@ func TestEmulatorRejectsBadSignatures(t *testing.T) {
 		want string
 	}{
 		{"tampered body", func(c *huaweicloud.Config) { c.HTTP = fastHTTP(tamper{}) }, "does not match"},
-		{"wrong secret", func(c *huaweicloud.Config) { c.SecretKey = "LBFNWRONGSK" }, "does not match"},
+		{"wrong secret", func(c *huaweicloud.Config) { c.SecretKey = redact.NewSecret("LBFNWRONGSK") }, "does not match"},
 		{"stale date", func(c *huaweicloud.Config) { c.Now = func() time.Time { return time.Now().Add(-20 * time.Minute) } }, "signature expired"},
 		{"unknown access key", func(c *huaweicloud.Config) { c.AccessKey = "SOMEONEELSE" }, "unknown access key"},
 	}
@@ -517,13 +518,13 @@ func TestAmbiguousFailure(t *testing.T) {
 }
 
 func TestSecurityToken(t *testing.T) {
-	e, srv := startEmulator(t, emulator.Options{SecurityToken: "temp-token"})
+	e, srv := startEmulator(t, emulator.Options{SecurityToken: redact.NewSecret("temp-token")})
 	cfg := demoConfig(srv.URL)
 	res := run(t, operations(mustClient(t, cfg))[lbaas], []byte(bases[lbaas]))
 	if res.OK || res.Error.Kind != op.KindAuth {
 		t.Fatalf("without the token: %+v", res)
 	}
-	cfg.SecurityToken = "temp-token"
+	cfg.SecurityToken = redact.NewSecret("temp-token")
 	res = run(t, operations(mustClient(t, cfg))[lbaas], []byte(bases[lbaas]))
 	if !res.OK {
 		t.Fatalf("with the token: %+v", res.Error)
@@ -646,10 +647,10 @@ func isConfig(err error, variable string) bool {
 // the signed X-Security-Token; the token must not reach the result through it.
 func TestSecurityTokenNotInRefusals(t *testing.T) {
 	const token = "temp-token-SECRET"
-	_, srv := startEmulator(t, emulator.Options{SecurityToken: token})
+	_, srv := startEmulator(t, emulator.Options{SecurityToken: redact.NewSecret(token)})
 	cfg := demoConfig(srv.URL)
-	cfg.SecurityToken = token
-	cfg.SecretKey = "LBFNWRONGSK"
+	cfg.SecurityToken = redact.NewSecret(token)
+	cfg.SecretKey = redact.NewSecret("LBFNWRONGSK")
 	res := run(t, operations(mustClient(t, cfg))[v2], []byte(bases[v2]))
 	if res.OK || res.Error.Kind != op.KindAuth || !strings.Contains(res.Error.ProviderMessage, "canonical request") {
 		t.Fatalf("got %+v", res.Error)
@@ -661,7 +662,7 @@ func TestSecurityTokenNotInRefusals(t *testing.T) {
 }
 
 func TestSecretsNotPrinted(t *testing.T) {
-	cfg := huaweicloud.Config{AccessKey: "AK", SecretKey: "very-secret-key", SecurityToken: "very-secret-token", ProjectID: demoProject}
+	cfg := huaweicloud.Config{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret-key"), SecurityToken: redact.NewSecret("very-secret-token"), ProjectID: demoProject}
 	c := mustClient(t, cfg)
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", &cfg), fmt.Sprint(c), fmt.Sprintf("%+v", c)} {
 		if strings.Contains(s, "very-secret") {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/httpx"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // dynaliteModule is the local DynamoDB that deploy/tools installs (`make deps`).
@@ -104,7 +105,7 @@ var tableSeq atomic.Int64
 // testSettings are the settings of a store on a local DynamoDB; the credentials are fakes.
 func testSettings(endpoint, table string) Settings {
 	return Settings{Table: table, TTL: time.Hour, Endpoint: endpoint, Region: "us-east-1",
-		AccessKeyID: "AKIDLOCAL", SecretAccessKey: "local-secret", SessionToken: "local-token"}
+		AccessKeyID: "AKIDLOCAL", SecretAccessKey: redact.NewSecret("local-secret"), SessionToken: redact.NewSecret("local-token")}
 }
 
 func testClient() *httpx.Client {

@@ -25,6 +25,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Settings are read from the environment.
@@ -35,11 +36,11 @@ type Settings struct {
 	TTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
 	// Endpoint overrides the DynamoDB endpoint (default https://dynamodb.{AWS_REGION}.amazonaws.com).
 	// It exists for tests against a local DynamoDB and accepts only a loopback host.
-	Endpoint        string `envconfig:"LBFN_DYNAMODB_ENDPOINT"`
-	Region          string `envconfig:"AWS_REGION"`
-	AccessKeyID     string `envconfig:"AWS_ACCESS_KEY_ID"`
-	SecretAccessKey string `envconfig:"AWS_SECRET_ACCESS_KEY"`
-	SessionToken    string `envconfig:"AWS_SESSION_TOKEN"`
+	Endpoint        string        `envconfig:"LBFN_DYNAMODB_ENDPOINT"`
+	Region          string        `envconfig:"AWS_REGION"`
+	AccessKeyID     string        `envconfig:"AWS_ACCESS_KEY_ID"`
+	SecretAccessKey redact.Secret `envconfig:"AWS_SECRET_ACCESS_KEY"`
+	SessionToken    redact.Secret `envconfig:"AWS_SESSION_TOKEN"`
 }
 
 // FromEnv returns the Store the environment describes: the DynamoDB table

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/auth/jdsign"
 	"github.com/lbfn/lbfn/shared/jdcloud"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // BenchmarkSignValidateEncode is everything a call costs before the network: strict decode
@@ -17,7 +18,7 @@ import (
 func BenchmarkSignValidateEncode(b *testing.B) {
 	raw := patched(b, `{"algorithm":"RoundRobin","description":"bench","targetGroupIds":["tg-1"],`+
 		`"healthCheckSpec":{"protocol":"Tcp","intervalSeconds":10,"healthyThresholdCount":3}}`)
-	s := &jdsign.Signer{Credentials: jdsign.Credentials{AccessKey: "AK", SecretKey: "SK"}, Service: "lb", Region: "cn-north-1"}
+	s := &jdsign.Signer{Credentials: jdsign.Credentials{AccessKey: "AK", SecretKey: redact.NewSecret("SK")}, Service: "lb", Region: "cn-north-1"}
 	b.ReportAllocs()
 	for b.Loop() {
 		req, err := jdcloud.CreateBackend.Decode(raw)

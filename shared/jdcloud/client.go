@@ -13,6 +13,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // DefaultEndpoint is JD Cloud's global load-balancer API.
@@ -24,7 +25,7 @@ const service = "lb"
 // Config is what a Client needs. Connect fills it from the environment; tests build it.
 type Config struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// Endpoint is the base URL; default DefaultEndpoint. https, or http for loopback only.
 	Endpoint string
 	// HTTP sends the requests; default an httpx.Client with RetryAmbiguous (safe here: a
@@ -49,7 +50,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.AccessKey == "" {
 		return nil, op.Errorf(op.KindConfig, "JDCLOUD_ACCESS_KEY is not set")
 	}
-	if cfg.SecretKey == "" {
+	if !cfg.SecretKey.IsSet() {
 		return nil, op.Errorf(op.KindConfig, "JDCLOUD_SECRET_KEY is not set")
 	}
 	if cfg.Endpoint == "" {
@@ -74,9 +75,9 @@ func NewClient(cfg Config) (*Client, error) {
 // env holds the contract's variables. Credentials are checked by NewClient, so an empty
 // value is reported like a missing one.
 type env struct {
-	AccessKey string `envconfig:"JDCLOUD_ACCESS_KEY"`
-	SecretKey string `envconfig:"JDCLOUD_SECRET_KEY"`
-	Endpoint  string `envconfig:"JDCLOUD_LB_ENDPOINT" default:"https://lb.jdcloud-api.com"`
+	AccessKey string        `envconfig:"JDCLOUD_ACCESS_KEY"`
+	SecretKey redact.Secret `envconfig:"JDCLOUD_SECRET_KEY"`
+	Endpoint  string        `envconfig:"JDCLOUD_LB_ENDPOINT" default:"https://lb.jdcloud-api.com"`
 }
 
 // Connect builds a client from JDCLOUD_ACCESS_KEY, JDCLOUD_SECRET_KEY, JDCLOUD_LB_ENDPOINT and
@@ -213,7 +214,8 @@ func errorOf(resp *httpx.Response) *op.Error {
 	eb, isJSON := parseError(resp.Body)
 	var code, msg string
 	if isJSON {
-		code, msg = eb.Error.Status, eb.Error.Message
+		// JD's gateway may echo the request's authorization header and its signature.
+		code, msg = eb.Error.Status, redact.Text(eb.Error.Message)
 	}
 	var kind op.Kind
 	switch s := resp.StatusCode; {

@@ -16,6 +16,7 @@ import (
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/jdcloud"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // fastHTTP retries like production but in milliseconds.
@@ -33,7 +34,7 @@ func newEmulator(t testing.TB, mutate func(*jdcloud.Config)) (*emulator.Emulator
 	em := emulator.New(emulator.Options{})
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
-	cfg := jdcloud.Config{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey,
+	cfg := jdcloud.Config{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey),
 		Endpoint: srv.URL, HTTP: fastHTTP()}
 	if mutate != nil {
 		mutate(&cfg)
@@ -110,7 +111,7 @@ func TestEmulatorErrors(t *testing.T) {
 		message  string
 		requests int
 	}{
-		{name: "wrong secret", cfg: func(c *jdcloud.Config) { c.SecretKey = "not-the-secret" },
+		{name: "wrong secret", cfg: func(c *jdcloud.Config) { c.SecretKey = redact.NewSecret("not-the-secret") },
 			kind: op.KindAuth, status: 401, code: "ACCESS_ERROR", message: "sign result is not same [gw]", requests: 1},
 		{name: "unknown access key", cfg: func(c *jdcloud.Config) { c.AccessKey = "SOMEONEELSE" },
 			kind: op.KindAuth, status: 401, code: "ACCESS_ERROR", requests: 1},
@@ -180,7 +181,7 @@ func stub(t *testing.T, status int, header http.Header, body string) (*jdcloud.C
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(srv.Close)
-	c, err := jdcloud.NewClient(jdcloud.Config{AccessKey: "AK", SecretKey: "SK", Endpoint: srv.URL, HTTP: fastHTTP()})
+	c, err := jdcloud.NewClient(jdcloud.Config{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Endpoint: srv.URL, HTTP: fastHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +431,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestSecretsNotPrinted(t *testing.T) {
-	cfg := jdcloud.Config{AccessKey: "AK", SecretKey: "very-secret-key", Endpoint: "https://lb.jdcloud-api.com"}
+	cfg := jdcloud.Config{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret-key"), Endpoint: "https://lb.jdcloud-api.com"}
 	c, err := jdcloud.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -171,8 +171,9 @@ func (f *Function) handler(ctx context.Context) *trigger.Handler {
 	}
 	h, err := f.setup(ctx)
 	if err != nil {
-		f.log.ErrorContext(ctx, "configuration failed: answering it as a config failure", "function", f.op.Function(),
-			"provider", f.op.Provider(), "errorKind", string(op.KindConfig), "error", err.Error())
+		e := op.AsError(err)
+		f.log.ErrorContext(ctx, "set-up failed: answering every request with its failure until it succeeds", "function", f.op.Function(),
+			"provider", f.op.Provider(), "errorKind", string(e.Kind), "retryable", e.Retryable, "error", e.Message)
 		return trigger.New(trigger.Unconfigured(f.op, err), trigger.Options{Logger: f.log})
 	}
 	f.ready = h

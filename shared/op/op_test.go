@@ -168,6 +168,7 @@ type testOp struct {
 	*Spec[testReq, *testClient]
 	connects, calls atomic.Int32
 	lastCall        Call
+	callDeadline    time.Time // the deadline of the last call's context
 	outcome         Outcome
 	err             error
 	connErr         error
@@ -192,6 +193,7 @@ func newTestOp() *testOp {
 		Call: func(ctx context.Context, c *testClient, r *testReq, call Call) (Outcome, error) {
 			o.calls.Add(1)
 			o.lastCall = call
+			o.callDeadline, _ = ctx.Deadline()
 			if c == nil || c.endpoint == "" {
 				return Outcome{}, errors.New("no client")
 			}
@@ -412,7 +414,22 @@ func TestReplyTo(t *testing.T) {
 		{"/relative/path", false},
 		{"chat.example.com/hook", false},
 		{"https://bad host/", false},
+		// Refused before any call: user information (sent on as Basic credentials), and
+		// addresses inside the function's network, whatever the scheme.
+		{"https://user:pass@chat.example.com/hook", false},
+		{"http://user:pass@127.0.0.1:9000/reply", false},
+		{"https://169.254.169.254/latest/meta-data/", false},
+		{"https://[fd00:ec2::254]/latest/meta-data/", false},
+		{"https://metadata.google.internal/computeMetadata/v1/", false},
+		{"https://10.0.0.1/hook", false},
+		{"https://192.168.1.10/hook", false},
+		{"https://[fe80::1]/hook", false},
+		{"https://0.0.0.0/hook", false},
+		{"https://239.1.2.3/hook", false},
+		{"http://127.0.0.1:9001/2018-06-01/runtime/invocation/next", false},
+		{"http://localhost:9001/2018-06-01/runtime/invocation/next", false},
 	}
+	t.Setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
 	for _, tt := range tests {
 		var v validate.Report
 		checkCommon(&Common{ReplyTo: tt.url}, &v)

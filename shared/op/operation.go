@@ -6,13 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net"
-	"net/url"
+	"log/slog"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/lbfn/lbfn/shared/egress"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
@@ -106,6 +105,69 @@ type Runner struct {
 	// Store, when set, makes a creation delivered again answer its first result instead of
 	// creating twice (see Store).
 	Store Store
+	// Reserve is the time kept after the provider call, before the context's deadline, for
+	// what must still happen then: recording the outcome in a Store that is not in memory, and
+	// posting the result to replyTo. The call's context ends that much earlier (at most half
+	// of the time left). Zero means DefaultReserve; negative, none.
+	Reserve time.Duration
+	// Margin is kept free before the context's deadline for the function to answer in: the
+	// store's completion or release waits no later than deadline − Margin. Zero means
+	// DefaultMargin; negative, none.
+	Margin time.Duration
+	// Logger receives a warning when an outcome could not be recorded. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultReserve is the default of Runner.Reserve.
+const DefaultReserve = time.Second
+
+// DefaultMargin is the default of Runner.Margin, the default of LBFN_DEADLINE_MARGIN.
+const DefaultMargin = 500 * time.Millisecond
+
+// afterCallTimeout bounds the store's completion or release when the context has no deadline
+// (a local server without LBFN_REQUEST_TIMEOUT).
+const afterCallTimeout = 10 * time.Second
+
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+func (r Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// callContext is the context of the provider call: the caller's, ending Reserve before its
+// deadline when something must still happen after the call.
+func (r Runner) callContext(ctx context.Context, replyTo string) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	_, inMemory := r.Store.(*MemoryStore)
+	after := r.Store != nil && !inMemory || replyTo != ""
+	reserve := orDefault(r.Reserve, DefaultReserve)
+	if !ok || !after || reserve == 0 {
+		return ctx, func() {}
+	}
+	reserve = min(reserve, time.Until(deadline)/2)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+// afterContext is the context of what follows the call (the store's completion or release):
+// not cancelled with the call's context, which may be spent, but never past the caller's
+// deadline less the margin, so a hanging store cannot make the answer late.
+func (r Runner) afterContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	detached := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(detached, deadline.Add(-orDefault(r.Margin, DefaultMargin)))
+	}
+	return context.WithTimeout(detached, afterCallTimeout)
 }
 
 // Run decodes, validates and executes one raw request, and never panics on bad input.
@@ -133,7 +195,9 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Re
 	if r.Store != nil {
 		return r.runOnce(ctx, o, req, call, res, hash)
 	}
-	r.execute(ctx, o, req, call, res)
+	callCtx, cancel := r.callContext(ctx, c.ReplyTo)
+	defer cancel()
+	r.execute(callCtx, o, req, call, res)
 	return res
 }
 
@@ -156,15 +220,27 @@ func (r Runner) runOnce(ctx context.Context, o Operation, req Request, call Call
 		replay.IdempotencyKey, replay.ReplyTo = res.IdempotencyKey, res.ReplyTo
 		return &replay
 	}
-	r.execute(ctx, o, req, call, res)
-	// The call's context may be spent; the store must still hear how it ended.
-	done := context.WithoutCancel(ctx)
+	callCtx, cancelCall := r.callContext(ctx, res.ReplyTo)
+	r.execute(callCtx, o, req, call, res)
+	cancelCall()
+	// The call's context may be spent; the store must still hear how it ended, within the
+	// time reserved for it.
+	done, cancel := r.afterContext(ctx)
+	defer cancel()
 	if res.OK && res.Status == StatusCreated {
-		if r.Store.Complete(done, storeKey, hash, res) == nil {
+		err := r.Store.Complete(done, storeKey, hash, res)
+		if err == nil {
 			return res
 		}
+		// The resource exists: the answer stays created. Only the memory of it is lost, so a
+		// delivery of the same key would run again.
+		r.logger().WarnContext(ctx, "created, but the idempotency record could not be stored: a delivery of the same key will run again",
+			"function", res.Function, "idempotencyKey", res.IdempotencyKey, "id", res.ID, "error", AsError(err).Message)
 	}
-	_ = r.Store.Release(done, storeKey)
+	if err := r.Store.Release(done, storeKey); err != nil {
+		r.logger().WarnContext(ctx, "the idempotency key could not be released: it stays claimed until its lease ends",
+			"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", AsError(err).Message)
+	}
 	return res
 }
 
@@ -305,24 +381,14 @@ const MaxIdempotencyKey = 256
 func checkCommon(c *Common, v *validate.Report) {
 	v.Length("idempotencyKey", &c.IdempotencyKey, 0, MaxIdempotencyKey)
 	if c.ReplyTo != "" {
-		u, err := url.Parse(c.ReplyTo)
-		switch {
-		case err != nil || u.Host == "":
-			v.Addf("replyTo", "must be an absolute https URL")
-		case u.Scheme == "https":
-		case u.Scheme == "http" && IsLoopback(u.Hostname()):
-		default:
-			v.Addf("replyTo", "must be an https URL (plain http only for loopback hosts)")
+		// The address actually dialled is checked again when the result is posted (package
+		// reply), so a name that resolves to a refused address is refused too.
+		if err := egress.CheckURL(c.ReplyTo); err != nil {
+			v.Addf("replyTo", "%s", err.Error())
 		}
 	}
 }
 
 // IsLoopback reports whether host (without port) is a loopback name or address, the only
 // hosts plain http:// is allowed for.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return egress.IsLoopbackHost(host) }

@@ -7,10 +7,12 @@ package reply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/lbfn/lbfn/shared/egress"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
 )
@@ -24,26 +26,52 @@ func Final(res *op.Result) bool {
 	return !res.Err().Retryable
 }
 
-// Poster posts results. The zero value uses a client with a 10 s timeout and the default
-// retry policy (429 and 5xx retried; a lost answer is not re-sent, so a chat sees one reply).
+// Poster posts results. The zero value is ready to use: the default retry policy (429 and 5xx
+// retried; a lost answer is not re-sent, so a chat sees one reply), 10 s per attempt, and
+// DefaultMargin kept free before the context's deadline.
+//
+// A reply URL is the caller's choice, so every post goes through egress.Transport: it is
+// checked again on the address actually dialled (a name that resolves to a metadata, private
+// or link-local address, or to the Lambda Runtime API, is refused), it uses no proxy, and a
+// redirect is never followed (a 3xx is a failed post).
 type Poster struct {
-	Client *httpx.Client
+	// Margin is kept free before the context's deadline: no attempt starts, sleeps or waits
+	// for its answer into it, so the function still answers in time. Zero means
+	// DefaultMargin; negative, none.
+	Margin time.Duration
 }
 
-var defaultClient = &httpx.Client{HTTP: &http.Client{Timeout: 10 * time.Second}, UserAgent: "lbfn-reply/1.0"}
+// DefaultMargin is the default of Poster.Margin, the default of LBFN_DEADLINE_MARGIN.
+const DefaultMargin = 500 * time.Millisecond
+
+// transport is shared by every Poster, so connections are reused across posts.
+var transport = egress.Transport()
+
+func (p Poster) client() *httpx.Client {
+	margin := p.Margin
+	switch {
+	case margin == 0:
+		margin = DefaultMargin
+	case margin < 0:
+		margin = 0
+	}
+	hc := httpx.NewHTTPClient(10 * time.Second)
+	hc.Transport = transport
+	return &httpx.Client{HTTP: hc, UserAgent: "lbfn-reply/1.0", Policy: httpx.Policy{Margin: margin}}
+}
 
 // Post sends res as JSON to url, which the request's validation already limited to https (or
-// http on loopback). Its error contains neither the result body nor the URL.
+// http on loopback) and checked again here. Its error contains neither the result body nor
+// the URL.
 func (p Poster) Post(ctx context.Context, url string, res *op.Result) error {
+	if err := egress.CheckURL(url); err != nil {
+		return fmt.Errorf("replyTo: %w", err)
+	}
 	body, err := json.Marshal(res)
 	if err != nil {
 		return err
 	}
-	c := p.Client
-	if c == nil {
-		c = defaultClient
-	}
-	resp, err := c.Do(ctx, httpx.Request{
+	resp, err := p.client().Do(ctx, httpx.Request{
 		Method: http.MethodPost,
 		URL:    url,
 		Header: http.Header{"Content-Type": {"application/json"}},
@@ -52,7 +80,16 @@ func (p Poster) Post(ctx context.Context, url string, res *op.Result) error {
 	if err != nil {
 		// net/http's errors quote the URL, and a reply URL (a chat's response_url) is a bearer
 		// capability: say what went wrong, not where.
-		return fmt.Errorf("replyTo: %s after %d attempts", op.AsError(err).Kind, op.AsError(err).Attempts)
+		e := op.AsError(err)
+		if egress.Refused(err) {
+			var ae *egress.AddressError
+			errors.As(err, &ae)
+			return fmt.Errorf("replyTo: %w", ae)
+		}
+		return fmt.Errorf("replyTo: %s after %d attempts", e.Kind, e.Attempts)
+	}
+	if resp.StatusCode/100 == 3 {
+		return fmt.Errorf("replyTo answered HTTP %d: a redirect is not followed", resp.StatusCode)
 	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("replyTo answered HTTP %d", resp.StatusCode)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/reply"
@@ -72,5 +73,83 @@ func TestPostFailureHidesURL(t *testing.T) {
 	err = (reply.Poster{}).Post(context.Background(), url, &op.Result{OK: true})
 	if err == nil || strings.Contains(err.Error(), "secret-token") {
 		t.Fatalf("err = %v: want an error without the URL", err)
+	}
+}
+
+// TestPostNeverFollowsARedirect: a reply server answering 3xx toward the metadata address, a
+// private address or another loopback server gets a failed post, and nothing follows it.
+func TestPostNeverFollowsARedirect(t *testing.T) {
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed.Add(1) }))
+	defer target.Close()
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		for _, location := range []string{"http://169.254.169.254/latest/meta-data/iam/", "http://10.0.0.1/", target.URL + "/next"} {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				http.Redirect(w, r, location, status)
+			}))
+			err := (reply.Poster{}).Post(context.Background(), srv.URL+"/reply", &op.Result{OK: true})
+			srv.Close()
+			if err == nil || !strings.Contains(err.Error(), "redirect") {
+				t.Errorf("%d to %s: err %v, want a failed post naming the redirect", status, location, err)
+			}
+			if calls.Load() != 1 {
+				t.Errorf("%d to %s: %d posts, want 1", status, location, calls.Load())
+			}
+		}
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("a redirect was followed %d times", n)
+	}
+}
+
+// TestPostRefusesTheRuntimeAPI: a reply URL naming the Lambda Runtime API's address, by
+// number or by name, is refused and never reached, though it is loopback.
+func TestPostRefusesTheRuntimeAPI(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	hostport := strings.TrimPrefix(srv.URL, "http://")
+	t.Setenv("AWS_LAMBDA_RUNTIME_API", hostport)
+	_, port, _ := strings.Cut(hostport, ":")
+	for _, u := range []string{srv.URL + "/2018-06-01/runtime/invocation/next", "http://localhost:" + port + "/x"} {
+		if err := (reply.Poster{}).Post(context.Background(), u, &op.Result{OK: true}); err == nil || !strings.Contains(err.Error(), "Runtime API") {
+			t.Errorf("%s: err %v, want the Runtime API refused", u, err)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Errorf("the Runtime API got %d posts", calls.Load())
+	}
+}
+
+// TestPostRefusesAddresses: what validation refuses is refused by Post too, before any call.
+func TestPostRefusesAddresses(t *testing.T) {
+	for _, u := range []string{"https://169.254.169.254/x", "https://[fd00:ec2::254]/x", "https://metadata.google.internal/x",
+		"https://10.0.0.1/x", "http://user:pass@127.0.0.1:1/x", "https://[fe80::1]/x", "https://0.0.0.0/x"} {
+		err := (reply.Poster{}).Post(context.Background(), u, &op.Result{OK: true})
+		if err == nil || strings.Contains(err.Error(), "pass") {
+			t.Errorf("%s: err %v, want a refusal that does not quote the URL", u, err)
+		}
+	}
+}
+
+// TestPostFitsTheDeadline: a reply server that never answers does not hold the function past
+// its deadline less the margin.
+func TestPostFitsTheDeadline(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	deadline := time.Now().Add(2 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	err := (reply.Poster{Margin: time.Second}).Post(ctx, srv.URL, &op.Result{OK: true})
+	if err == nil {
+		t.Fatal("a post that was never answered succeeded")
+	}
+	// It gave up at deadline - margin, so the invocation's own context is still alive.
+	if ctx.Err() != nil {
+		t.Errorf("Post returned after the deadline: %v", err)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // ARNVariable names the secrets to read: one ARN (or name), or several separated by commas,
@@ -60,14 +61,18 @@ var (
 // Apply reads the secrets LBFN_SECRET_ARN names (nothing when it is unset) and sets their
 // known variables that the environment lacks. It succeeds once per process and is then a
 // no-op; after a failure the next call tries again, so a passing network error does not stick
-// to a warm sandbox. Its errors are *op.Error of kind config and never carry a secret value.
+// to a warm sandbox. Its errors are *op.Error and never carry a secret value: kind config for
+// what the deployment must fix (a missing setting, a secret that does not exist or may not be
+// read, a malformed value), unavailable or throttled, retryable, when Secrets Manager did not
+// answer, failed (5xx) or asked to slow down. Every wait keeps LBFN_DEADLINE_MARGIN free
+// before ctx's deadline.
 func Apply(ctx context.Context) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if applied {
 		return nil
 	}
-	if err := apply(ctx, http.DefaultClient); err != nil {
+	if err := apply(ctx, httpx.NewHTTPClient(0)); err != nil {
 		return err
 	}
 	applied = true
@@ -124,26 +129,45 @@ func getSecret(ctx context.Context, client *http.Client, id string) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	t, err := config.LoadTransport()
+	if err != nil {
+		return nil, err
+	}
+	// The call keeps the deadline margin free, so an invocation that finds Secrets Manager
+	// hanging still answers in time (a retryable failure), and the init phase its budget.
 	api, err := awsjson.New(awsjson.Config{
 		Service: "secretsmanager", TargetPrefix: "secretsmanager", JSONVersion: "1.1",
 		Endpoint: endpoint, Env: env, Purpose: "needed to read " + ARNVariable,
-	}, &httpx.Client{HTTP: client, Policy: httpx.Policy{MaxAttempts: 1}})
+	}, &httpx.Client{HTTP: client, Policy: httpx.Policy{MaxAttempts: 1, Margin: t.DeadlineMargin}})
 	if err != nil {
 		return nil, err
 	}
 
 	var out struct {
-		SecretString *string `json:"SecretString"`
+		SecretString *redact.Secret `json:"SecretString"`
 	}
 	err = api.Call(ctx, "GetSecretValue", map[string]string{"SecretId": id}, &out)
 	if refusal := awsjson.AsError(err); refusal != nil {
 		// Secrets Manager's error body ({"__type": ..., "message": ...}) names the problem,
-		// never the value.
-		return nil, &op.Error{Kind: op.KindConfig, HTTPStatus: refusal.StatusCode, ProviderCode: refusal.Code, Err: refusal,
+		// never the value. An outage (5xx) or throttling passes: it is retryable, so a queued
+		// request waits for it rather than going to the failure queue. A refusal (no such
+		// secret, access denied) is the deployment's to fix.
+		kind := op.KindConfig
+		switch {
+		case refusal.Throttled():
+			kind = op.KindThrottled
+		case refusal.StatusCode >= 500:
+			kind = op.KindUnavailable
+		}
+		return nil, &op.Error{Kind: kind, Retryable: kind.Retryable(), HTTPStatus: refusal.StatusCode, ProviderCode: refusal.Code, Err: refusal,
 			Message: fmt.Sprintf("%s: Secrets Manager refused %s: HTTP %d %s %s", ARNVariable, id, refusal.StatusCode, refusal.Code, refusal.Message)}
 	}
 	if err != nil && !errors.Is(err, awsjson.ErrUnreadable) {
-		return nil, op.Wrap(op.KindConfig, err, fmt.Sprintf("%s: cannot reach Secrets Manager for %s", ARNVariable, id))
+		// No answer (a connection failure, or none before the deadline): Secrets Manager is
+		// unavailable, which passes.
+		e := op.Wrap(op.KindUnavailable, err, fmt.Sprintf("%s: no answer from Secrets Manager for %s: %s", ARNVariable, id, op.AsError(err).Message))
+		e.Attempts = op.AsError(err).Attempts
+		return nil, e
 	}
 	if err != nil || out.SecretString == nil {
 		return nil, op.Errorf(op.KindConfig, "%s: secret %s has no SecretString (a binary secret is not supported)", ARNVariable, id)
@@ -151,7 +175,7 @@ func getSecret(ctx context.Context, client *http.Client, id string) (map[string]
 	// Decode into raw values first, so a wrong type can be reported by key without echoing
 	// the value (json's type errors would quote it).
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(*out.SecretString), &fields); err != nil {
+	if err := json.Unmarshal([]byte(out.SecretString.Reveal()), &fields); err != nil {
 		return nil, op.Errorf(op.KindConfig, "%s: secret %s is not a JSON object of variable names", ARNVariable, id)
 	}
 	values := make(map[string]string, len(fields))

@@ -53,7 +53,7 @@ func FromEnv() (*Client, *Queue, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if env.FailureQueueURL == "" && s.AccessKeyID == "" && s.SecretAccessKey == "" {
+	if env.FailureQueueURL == "" && s.AccessKeyID == "" && !s.SecretAccessKey.IsSet() {
 		return nil, nil, nil
 	}
 	t, err := config.LoadTransport()

@@ -19,17 +19,18 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Settings are read from the environment.
 type Settings struct {
 	// Endpoint overrides the SQS endpoint (default https://sqs.{AWS_REGION}.amazonaws.com).
 	// It exists for tests against a fake SQS and accepts only a loopback host.
-	Endpoint        string `envconfig:"LBFN_SQS_ENDPOINT"`
-	Region          string `envconfig:"AWS_REGION"`
-	AccessKeyID     string `envconfig:"AWS_ACCESS_KEY_ID"`
-	SecretAccessKey string `envconfig:"AWS_SECRET_ACCESS_KEY"`
-	SessionToken    string `envconfig:"AWS_SESSION_TOKEN"`
+	Endpoint        string        `envconfig:"LBFN_SQS_ENDPOINT"`
+	Region          string        `envconfig:"AWS_REGION"`
+	AccessKeyID     string        `envconfig:"AWS_ACCESS_KEY_ID"`
+	SecretAccessKey redact.Secret `envconfig:"AWS_SECRET_ACCESS_KEY"`
+	SessionToken    redact.Secret `envconfig:"AWS_SESSION_TOKEN"`
 }
 
 // MaxVisibilityTimeout is the longest visibility timeout SQS accepts: 12 hours.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/sqsapi"
 )
 
@@ -58,7 +59,7 @@ const secret = "test-aws-secret-key"
 func newClient(t testing.TB, srv *httptest.Server) *sqsapi.Client {
 	t.Helper()
 	c, err := sqsapi.New(sqsapi.Settings{Endpoint: srv.URL,
-		Region: "eu-west-1", AccessKeyID: "AKIDTEST", SecretAccessKey: secret, SessionToken: "tok",
+		Region: "eu-west-1", AccessKeyID: "AKIDTEST", SecretAccessKey: redact.NewSecret(secret), SessionToken: redact.NewSecret("tok"),
 	}, &httpx.Client{Policy: httpx.Policy{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,11 +157,11 @@ func canonical(t *testing.T, body []byte) string {
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
 
 func TestQueueURL(t *testing.T) {
-	aws, err := sqsapi.New(sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: "b"}, &httpx.Client{})
+	aws, err := sqsapi.New(sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: redact.NewSecret("b")}, &httpx.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := sqsapi.New(sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: "b", Endpoint: "http://127.0.0.1:9324/"}, &httpx.Client{})
+	local, err := sqsapi.New(sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: redact.NewSecret("b"), Endpoint: "http://127.0.0.1:9324/"}, &httpx.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	ok := sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: "b"}
+	ok := sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: redact.NewSecret("b")}
 	tests := []struct {
 		name   string
 		change func(*sqsapi.Settings)
@@ -247,7 +248,7 @@ func TestSettings(t *testing.T) {
 		{"remote endpoint", func(s *sqsapi.Settings) { s.Endpoint = "https://sqs.example.com" }, "LBFN_SQS_ENDPOINT"},
 		{"http remote endpoint", func(s *sqsapi.Settings) { s.Endpoint = "http://sqs.example.com" }, "LBFN_SQS_ENDPOINT"},
 		{"no region", func(s *sqsapi.Settings) { s.Region = "" }, "AWS_REGION"},
-		{"no credentials", func(s *sqsapi.Settings) { s.SecretAccessKey = "" }, "AWS_SECRET_ACCESS_KEY"},
+		{"no credentials", func(s *sqsapi.Settings) { s.SecretAccessKey = redact.Secret{} }, "AWS_SECRET_ACCESS_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,7 +270,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestQueueURLSetting(t *testing.T) {
-	c, err := sqsapi.New(sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: "b"}, &httpx.Client{})
+	c, err := sqsapi.New(sqsapi.Settings{Region: "us-east-1", AccessKeyID: "a", SecretAccessKey: redact.NewSecret("b")}, &httpx.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -28,7 +29,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"eventSource":"aws:kafka","records":{}}`))
 	o, _ := newFakeOp()
 	q := &fakeQueue{}
-	h := trigger.New(o, trigger.Options{Logger: quietLogger(), FailureQueue: q, WebhookSecret: ""})
+	h := trigger.New(o, trigger.Options{Logger: quietLogger(), FailureQueue: q, WebhookSecret: redact.NewSecret("")})
 	f.Fuzz(func(t *testing.T, event []byte) {
 		b, err := h.Invoke(context.Background(), event)
 		if err != nil {

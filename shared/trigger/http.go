@@ -47,6 +47,35 @@ func mac(secret, timestamp string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
+// maxTimestampDigits bounds X-Lbfn-Timestamp: Unix seconds have 10 digits until 2286, and a
+// bound keeps the parse and the comparison far from int64's limits.
+const maxTimestampDigits = 12
+
+// parseTimestamp reads X-Lbfn-Timestamp strictly: ASCII digits only (no sign, no spaces
+// inside, no leading "+"), at most maxTimestampDigits of them.
+func parseTimestamp(ts string) (int64, bool) {
+	if ts == "" || len(ts) > maxTimestampDigits {
+		return 0, false
+	}
+	var sec int64
+	for i := 0; i < len(ts); i++ {
+		c := ts[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		sec = sec*10 + int64(c-'0')
+	}
+	return sec, true
+}
+
+// withinWindow reports whether sec is within MaxSignatureAge of now, either way. Both are
+// far from int64's limits (sec has at most 12 digits), so the bounds cannot overflow.
+func withinWindow(sec int64, now time.Time) bool {
+	window := int64(MaxSignatureAge / time.Second)
+	n := now.Unix()
+	return sec >= n-window && sec <= n+window
+}
+
 // verify checks the webhook signature of a request; its error says what is wrong without
 // revealing what was expected.
 func verify(secret string, header func(string) string, body []byte, now time.Time) error {
@@ -54,11 +83,11 @@ func verify(secret string, header func(string) string, body []byte, now time.Tim
 	if ts == "" {
 		return errors.New(HeaderTimestamp + " is missing")
 	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New(HeaderTimestamp + " must be Unix seconds")
+	sec, ok := parseTimestamp(ts)
+	if !ok {
+		return errors.New(HeaderTimestamp + " must be Unix seconds (digits only)")
 	}
-	if age := now.Unix() - sec; age > int64(MaxSignatureAge/time.Second) || -age > int64(MaxSignatureAge/time.Second) {
+	if !withinWindow(sec, now) {
 		return errors.New(HeaderTimestamp + " is more than 300 s from now")
 	}
 	sig := strings.TrimSpace(header(HeaderSignature))
@@ -86,8 +115,8 @@ type httpAnswer struct {
 // net/http handler: signature check first (401 and nothing done), then one run whose result
 // is the body and whose status or kind is the HTTP status.
 func (h *Handler) serveHTTP(ctx context.Context, trigger, method string, header func(string) string, body []byte, bodyErr error) httpAnswer {
-	if h.opts.WebhookSecret != "" {
-		if err := verify(h.opts.WebhookSecret, header, body, h.opts.Now()); err != nil {
+	if h.opts.WebhookSecret.IsSet() {
+		if err := verify(h.opts.WebhookSecret.Reveal(), header, body, h.opts.Now()); err != nil {
 			res := op.Failure(h.op.Function(), h.op.Provider(),
 				op.Errorf(op.KindAuth, "webhook signature rejected: %v", err))
 			h.logOutcome(ctx, op.Meta{Trigger: trigger}, res, 0)
@@ -106,13 +135,25 @@ func (h *Handler) serveHTTP(ctx context.Context, trigger, method string, header 
 		res = op.Failure(h.op.Function(), h.op.Provider(), op.Invalid([]validate.Violation{{Message: bodyErr.Error()}}))
 		h.logOutcome(ctx, op.Meta{Trigger: trigger}, res, 0)
 	} else {
-		res = h.run(ctx, body, op.Meta{Trigger: trigger, IdempotencyHeader: strings.TrimSpace(header(HeaderIdempotency))})
+		res = h.run(ctx, body, op.Meta{Trigger: trigger, IdempotencyHeader: h.idempotencyHeader(header)})
 	}
 	a := answer(HTTPStatus(res), res)
 	if res.OK && res.Status == op.StatusInProgress && res.RetryAfterSeconds > 0 {
 		a.header["Retry-After"] = strconv.Itoa(res.RetryAfterSeconds)
 	}
 	return a
+}
+
+// idempotencyHeader is the Idempotency-Key header a request's key may come from, or "" when
+// the webhook signature is required: what a signed request does is decided only by what its
+// signature covers (the timestamp and the body), so a replay of it within its window with
+// another Idempotency-Key is the same creation, and answers the first result. Its key is then
+// the body's idempotencyKey, else the hash of the request (see op.Runner.Run).
+func (h *Handler) idempotencyHeader(header func(string) string) string {
+	if h.opts.WebhookSecret.IsSet() {
+		return ""
+	}
+	return strings.TrimSpace(header(HeaderIdempotency))
 }
 
 func answer(status int, res *op.Result) httpAnswer {

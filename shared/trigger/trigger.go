@@ -23,6 +23,7 @@ import (
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/idempotency"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/reply"
 	"github.com/lbfn/lbfn/shared/validate"
 )
@@ -37,7 +38,7 @@ type FailureQueue interface {
 // the default concurrency, slog.Default.
 type Options struct {
 	// WebhookSecret, when set, requires every HTTP request to carry a valid X-Lbfn-Signature.
-	WebhookSecret string
+	WebhookSecret redact.Secret
 	// SQSConcurrency bounds how many records of one SQS batch run at once. Default 4.
 	SQSConcurrency int
 	// RequestTimeout bounds one request served by NewHTTPHandler, which has no invocation
@@ -60,14 +61,30 @@ type Options struct {
 	// Store remembers finished creations by idempotency key, so a delivery of the same
 	// creation again answers the first result; nil remembers nothing.
 	Store op.Store
+	// DeadlineMargin is kept free before an invocation's deadline to answer in: what follows
+	// the provider call (recording it in the Store) waits no later than deadline − margin.
+	// Zero means op.DefaultMargin. The Replier has its own.
+	DeadlineMargin time.Duration
 }
 
 // settings are the Options read from the environment.
 type settings struct {
-	WebhookSecret  string        `envconfig:"LBFN_WEBHOOK_SECRET"`
+	WebhookSecret  redact.Secret `envconfig:"LBFN_WEBHOOK_SECRET"`
 	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
 	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
+	// IdempotencyTTL is read here too (idempotency.FromEnv uses it) to check it against the
+	// webhook's replay window.
+	IdempotencyTTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
+	// DeadlineMargin is the transport's LBFN_DEADLINE_MARGIN (config.Transport), which the
+	// store's completion and the reply keep free too.
+	DeadlineMargin time.Duration `envconfig:"LBFN_DEADLINE_MARGIN" default:"500ms"`
 }
+
+// replayWindow is how long one signed request is accepted: its timestamp may be up to
+// MaxSignatureAge ahead of the clock when it first arrives and up to MaxSignatureAge behind
+// when it last does. A finished creation must be remembered at least that long, or a replay
+// late in the window would create again.
+const replayWindow = 2 * MaxSignatureAge
 
 // maxSQSConcurrency caps LBFN_SQS_CONCURRENCY: a Lambda SQS batch holds at most 10,000
 // records, but a cloud API is not helped by more than this many calls at once from one process.
@@ -89,12 +106,20 @@ func LoadOptions() (Options, error) {
 	if s.RequestTimeout < 0 {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
 	}
+	if s.WebhookSecret.IsSet() && s.IdempotencyTTL > 0 && s.IdempotencyTTL < replayWindow {
+		return Options{}, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be at least %s when LBFN_WEBHOOK_SECRET is set "+
+			"(a signed request is accepted for that long), got %s", replayWindow, s.IdempotencyTTL)
+	}
 	store, err := idempotency.FromEnv()
 	if err != nil {
 		return Options{}, err
 	}
+	margin := s.DeadlineMargin
+	if margin <= 0 {
+		margin = -1 // none: the zero value would mean the default
+	}
 	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout,
-		Store: store}, nil
+		Store: store, DeadlineMargin: margin, Replier: reply.Poster{Margin: margin}}, nil
 }
 
 // Handler runs one operation for every trigger. It is safe for concurrent use (Lambda's
@@ -222,10 +247,11 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 		}
 		h.logOutcome(ctx, meta, res, time.Since(start))
 	}()
-	res = op.Runner{Store: h.opts.Store}.Run(ctx, h.op, raw, meta)
+	res = op.Runner{Store: h.opts.Store, Margin: h.opts.DeadlineMargin, Logger: h.log}.Run(ctx, h.op, raw, meta)
 	if res.ReplyTo != "" && reply.Final(res) {
 		// The reply is a courtesy to whoever asked (a chat); the outcome stands whether or not
-		// it arrives, so a failed post is logged, not retried by redelivery.
+		// it arrives, so a failed post is logged, not retried by redelivery. It runs in the
+		// time the Runner reserved after the call, and gives up at deadline − its margin.
 		if err := h.opts.Replier.Post(ctx, res.ReplyTo, res); err != nil {
 			h.log.WarnContext(ctx, "could not post the result to replyTo",
 				"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())
@@ -281,8 +307,11 @@ func marshal(v any) []byte {
 }
 
 // Unconfigured returns an operation with o's names that answers every request with err, a
-// config failure. A function whose settings are broken keeps answering, and its queues keep
-// their messages, instead of crashing at start.
+// failure of the set-up: of kind config when the settings are broken (or err is not an
+// *op.Error), or err's own kind, such as a retryable unavailable when Secrets Manager did not
+// answer, so a queued request comes back rather than going to the failure queue. A function
+// whose set-up failed keeps answering, and its queues keep their messages, instead of
+// crashing at start.
 func Unconfigured(o op.Operation, err error) op.Operation {
 	var e *op.Error
 	if !errors.As(err, &e) {

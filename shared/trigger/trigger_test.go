@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
@@ -250,7 +252,11 @@ func TestHTTPStatus(t *testing.T) {
 func httpCall(t *testing.T, h *trigger.Handler, o op.Operation, shape, body string, headers map[string]string) (int, map[string]string, string) {
 	t.Helper()
 	if shape == "net/http" {
-		srv := httptest.NewServer(trigger.NewHTTPHandler(o, trigger.Options{Logger: quietLogger(), WebhookSecret: secretOf(h)}))
+		opts, ok := options[h]
+		if !ok {
+			opts = trigger.Options{Logger: quietLogger()}
+		}
+		srv := httptest.NewServer(trigger.NewHTTPHandler(o, opts))
 		defer srv.Close()
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/fake", strings.NewReader(body))
 		for k, v := range headers {
@@ -295,19 +301,31 @@ func httpCall(t *testing.T, h *trigger.Handler, o op.Operation, shape, body stri
 	return 0, nil, ""
 }
 
-// secrets maps handlers to the secret they were built with, for the net/http twin.
-var secrets = map[*trigger.Handler]string{}
+// options maps handlers to the options they were built with, for the net/http twin; a
+// handler not in it was built with a quiet logger only.
+var options = map[*trigger.Handler]trigger.Options{}
 
-func secretOf(h *trigger.Handler) string { return secrets[h] }
+// newHandler builds the handler of o with opts and remembers opts for httpCall's net/http twin.
+func newHandler(o op.Operation, opts trigger.Options) *trigger.Handler {
+	h := trigger.New(o, opts)
+	options[h] = opts
+	return h
+}
 
 func TestWebhookSignature(t *testing.T) {
 	const secret = "s3cret-webhook"
-	now := time.Now()
-	ts := strconv.FormatInt(now.Unix(), 10)
-	stale := strconv.FormatInt(now.Add(-301*time.Second).Unix(), 10)
-	future := strconv.FormatInt(now.Add(301*time.Second).Unix(), 10)
+	// One clock for the test and the handler: "301 s in the future" must be 301 s from what
+	// the handler reads, whatever second boundary the test crosses.
+	now := time.Unix(1767225600, 0) // 2026-01-01T00:00:00Z
+	clock := func() time.Time { return now }
+	at := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	ts := at(0)
 	body := `{"name":"a"}`
-	good := trigger.Signature(secret, ts, []byte(body))
+	sign := func(ts string) string { return trigger.Signature(secret, ts, []byte(body)) }
+	good := sign(ts)
+	signed := func(ts string) map[string]string {
+		return map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": sign(ts)}
+	}
 	tests := []struct {
 		name    string
 		headers map[string]string
@@ -315,23 +333,34 @@ func TestWebhookSignature(t *testing.T) {
 	}{
 		{"valid", map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": good}, 201},
 		{"valid lower-case names, upper-case hex", map[string]string{"x-lbfn-timestamp": ts, "x-lbfn-signature": "sha256=" + strings.ToUpper(good[7:])}, 201},
+		{"300 s old", signed(at(-300 * time.Second)), 201},
+		{"300 s ahead", signed(at(300 * time.Second)), 201},
 		{"missing both", nil, 401},
 		{"missing signature", map[string]string{"X-Lbfn-Timestamp": ts}, 401},
 		{"missing timestamp", map[string]string{"X-Lbfn-Signature": good}, 401},
 		{"wrong", map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": trigger.Signature("other", ts, []byte(body))}, 401},
 		{"no prefix", map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": good[7:]}, 401},
 		{"not hex", map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": "sha256=zz"}, 401},
-		{"stale", map[string]string{"X-Lbfn-Timestamp": stale, "X-Lbfn-Signature": trigger.Signature(secret, stale, []byte(body))}, 401},
-		{"future", map[string]string{"X-Lbfn-Timestamp": future, "X-Lbfn-Signature": trigger.Signature(secret, future, []byte(body))}, 401},
+		{"301 s old", signed(at(-301 * time.Second)), 401},
+		{"301 s ahead", signed(at(301 * time.Second)), 401},
 		{"timestamp not seconds", map[string]string{"X-Lbfn-Timestamp": "yesterday", "X-Lbfn-Signature": good}, 401},
-		{"signed other timestamp", map[string]string{"X-Lbfn-Timestamp": strconv.FormatInt(now.Unix()-1, 10), "X-Lbfn-Signature": good}, 401},
+		{"signed other timestamp", map[string]string{"X-Lbfn-Timestamp": at(-time.Second), "X-Lbfn-Signature": good}, 401},
+		// now - 2^63 wraps around when the age is computed by subtraction.
+		{"now minus 2^63 (overflow)", signed(strconv.FormatInt(now.Unix()-math.MaxInt64-1, 10)), 401},
+		{"minimum int64", signed(strconv.FormatInt(math.MinInt64, 10)), 401},
+		{"maximum int64", signed(strconv.FormatInt(math.MaxInt64, 10)), 401},
+		{"plus sign", signed("+" + ts), 401},
+		{"minus zero padded", signed("-0" + ts), 401},
+		{"leading zeros beyond the bound", signed("000" + ts), 401},
+		{"underscore digits", signed(ts[:4] + "_" + ts[4:]), 401},
+		{"fraction", signed(ts + ".0"), 401},
+		{"full-width digits", signed("１７６７２２５６００"), 401},
 	}
 	for _, shape := range []string{"apigw", "apigw-base64", "furl", "net/http"} {
 		for _, tt := range tests {
 			t.Run(shape+" "+tt.name, func(t *testing.T) {
 				o, client := newFakeOp()
-				h := trigger.New(o, trigger.Options{Logger: quietLogger(), WebhookSecret: secret})
-				secrets[h] = secret
+				h := newHandler(o, trigger.Options{Logger: quietLogger(), WebhookSecret: redact.NewSecret(secret), Now: clock})
 				status, _, respBody := httpCall(t, h, o, shape, body, tt.headers)
 				if status != tt.want {
 					t.Fatalf("status %d, want %d: %s", status, tt.want, respBody)
@@ -606,7 +635,7 @@ func TestLoadOptions(t *testing.T) {
 	t.Setenv("LBFN_WEBHOOK_SECRET", "w")
 	t.Setenv("LBFN_SQS_CONCURRENCY", "7")
 	opts, err := trigger.LoadOptions()
-	if err != nil || opts.WebhookSecret != "w" || opts.SQSConcurrency != 7 || opts.RequestTimeout != 55*time.Second {
+	if err != nil || opts.WebhookSecret.Reveal() != "w" || opts.SQSConcurrency != 7 || opts.RequestTimeout != 55*time.Second {
 		t.Errorf("LoadOptions = %+v, %v", opts, err)
 	}
 	for _, bad := range []string{"0", "101", "many"} {
@@ -622,7 +651,7 @@ func TestLoadOptions(t *testing.T) {
 func TestLogsOneLinePerOutcome(t *testing.T) {
 	var buf bytes.Buffer
 	o, _ := newFakeOp()
-	h := trigger.New(o, trigger.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), WebhookSecret: "topsecret"})
+	h := trigger.New(o, trigger.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), WebhookSecret: redact.NewSecret("topsecret")})
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := trigger.Signature("topsecret", ts, []byte(`{"name":"a"}`))
 	httpCall(t, h, o, "apigw", `{"name":"a"}`, map[string]string{"X-Lbfn-Timestamp": ts, "X-Lbfn-Signature": sig})

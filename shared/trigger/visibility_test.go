@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lbfn/lbfn/shared/httpx"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/sqsapi"
 	"github.com/lbfn/lbfn/shared/trigger"
 )
@@ -73,7 +74,7 @@ func newVisibilitySQS(t *testing.T) (*visibilitySQS, *sqsapi.Client, string) {
 	fake := &visibilitySQS{}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	c, err := sqsapi.New(sqsapi.Settings{Endpoint: srv.URL, Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: sqsSecret},
+	c, err := sqsapi.New(sqsapi.Settings{Endpoint: srv.URL, Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: redact.NewSecret(sqsSecret)},
 		&httpx.Client{Policy: httpx.Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestSQSVisibilityUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	sqs, err := sqsapi.New(sqsapi.Settings{Endpoint: url, Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: sqsSecret},
+	sqs, err := sqsapi.New(sqsapi.Settings{Endpoint: url, Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: redact.NewSecret(sqsSecret)},
 		&httpx.Client{Policy: httpx.Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)

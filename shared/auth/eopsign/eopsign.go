@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Header names. Go canonicalises them on the wire; HTTP header names are case-insensitive.
@@ -47,7 +49,7 @@ func ParseDate(s string) (time.Time, error) { return time.ParseInLocation(DateFo
 // Signer adds EOP headers to requests. Only AccessKey and SecretKey are required.
 type Signer struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// NewRequestID returns a fresh request id per call; default a random UUID.
@@ -66,7 +68,7 @@ func (s Signer) GoString() string { return s.String() }
 // bytes that will be sent. The query is taken from req.URL. It has the shape of an
 // httpx.Signer, so the transport calls it before every attempt.
 func (s *Signer) Sign(req *http.Request, body []byte) error {
-	if s.AccessKey == "" || s.SecretKey == "" {
+	if s.AccessKey == "" || !s.SecretKey.IsSet() {
 		return errors.New("eopsign: access key and secret key are required")
 	}
 	now, newID := time.Now, uuid.NewString
@@ -79,7 +81,7 @@ func (s *Signer) Sign(req *http.Request, body []byte) error {
 	id, date := newID(), FormatDate(now()) // once per attempt: header and signature agree
 	req.Header.Set(HeaderRequestID, id)
 	req.Header.Set(HeaderDate, date)
-	sig := Signature(s.AccessKey, s.SecretKey, id, date, SortedQuery(req.URL.RawQuery), body)
+	sig := Signature(s.AccessKey, s.SecretKey.Reveal(), id, date, SortedQuery(req.URL.RawQuery), body)
 	req.Header.Set(HeaderAuthorization, Authorization(s.AccessKey, sig))
 	return nil
 }

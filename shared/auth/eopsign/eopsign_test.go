@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // vectors are the three of docs/providers/ctyun.md, which agree across three independent
@@ -64,7 +66,7 @@ func fixed(date, id string) *Signer {
 	if err != nil {
 		panic(err)
 	}
-	return &Signer{AccessKey: "test-ak", SecretKey: "test-sk",
+	return &Signer{AccessKey: "test-ak", SecretKey: redact.NewSecret("test-sk"),
 		Now: func() time.Time { return t }, NewRequestID: func() string { return id }}
 }
 
@@ -98,7 +100,7 @@ func TestDateIsBeijingTime(t *testing.T) {
 }
 
 func TestSignFreshPerAttempt(t *testing.T) {
-	s := &Signer{AccessKey: "ak", SecretKey: "sk"}
+	s := &Signer{AccessKey: "ak", SecretKey: redact.NewSecret("sk")}
 	seen := map[string]bool{}
 	for range 3 {
 		req, _ := http.NewRequest("POST", "https://example.test/", nil)
@@ -131,7 +133,7 @@ func TestVerify(t *testing.T) {
 		}
 		return req
 	}
-	good := func() *Signer { return &Signer{AccessKey: "ak", SecretKey: "sk"} }
+	good := func() *Signer { return &Signer{AccessKey: "ak", SecretKey: redact.NewSecret("sk")} }
 	tests := []struct {
 		name string
 		req  *http.Request
@@ -144,8 +146,8 @@ func TestVerify(t *testing.T) {
 		{"stale", sign(good()), body, signedAt.Add(16 * time.Minute), ErrStale},
 		{"from the future", sign(good()), body, signedAt.Add(-16 * time.Minute), ErrStale},
 		{"tampered body", sign(good()), []byte(`{"a":2}`), signedAt, ErrBadSignature},
-		{"wrong secret", sign(&Signer{AccessKey: "ak", SecretKey: "other"}), body, signedAt, ErrBadSignature},
-		{"unknown access key", sign(&Signer{AccessKey: "other", SecretKey: "sk"}), body, signedAt, ErrUnknownKey},
+		{"wrong secret", sign(&Signer{AccessKey: "ak", SecretKey: redact.NewSecret("other")}), body, signedAt, ErrBadSignature},
+		{"unknown access key", sign(&Signer{AccessKey: "other", SecretKey: redact.NewSecret("sk")}), body, signedAt, ErrUnknownKey},
 		{"unsigned", func() *http.Request { r, _ := http.NewRequest("POST", "https://example.test/", nil); return r }(), body, signedAt, ErrMissing},
 	}
 	for _, tt := range tests {
@@ -175,7 +177,7 @@ func TestVerify(t *testing.T) {
 
 func BenchmarkSign(b *testing.B) {
 	body := []byte(vectors[2].body)
-	s := &Signer{AccessKey: "test-ak", SecretKey: "test-sk"}
+	s := &Signer{AccessKey: "test-ak", SecretKey: redact.NewSecret("test-sk")}
 	req, _ := http.NewRequest("POST", "https://ctelb-global.ctapi.ctyun.cn/v4/elb/async-create-policy", nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -186,7 +188,7 @@ func BenchmarkSign(b *testing.B) {
 }
 
 func TestSecretNotPrinted(t *testing.T) {
-	s := Signer{AccessKey: "AK", SecretKey: "very-secret-key"}
+	s := Signer{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret-key")}
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", &s), fmt.Sprintf("%#v", s)} {
 		if strings.Contains(out, "very-secret") || !strings.Contains(out, "AK") {
 			t.Errorf("printed %s", out)

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const (
@@ -41,9 +43,9 @@ var DefaultSignedHeaders = []string{"host", "x-project-id", "x-sdk-date"}
 // Signer signs requests with one access key. The zero Now means time.Now.
 type Signer struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// SecurityToken, for temporary credentials, is sent as X-Security-Token and signed.
-	SecurityToken string
+	SecurityToken redact.Secret
 	// SignedHeaders are the lower-case names to sign; empty means DefaultSignedHeaders.
 	// x-sdk-date is always added, and x-security-token when a token is set.
 	SignedHeaders []string
@@ -54,7 +56,7 @@ type Signer struct {
 // String hides the secret key and the security token, should a Signer be printed.
 func (s Signer) String() string {
 	token := `""`
-	if s.SecurityToken != "" {
+	if s.SecurityToken.IsSet() {
 		token = "<redacted>"
 	}
 	return "hwsign.Signer{AccessKey: " + s.AccessKey + ", SecretKey: <redacted>, SecurityToken: " + token + "}"
@@ -67,7 +69,7 @@ func (s Signer) GoString() string { return s.String() }
 // body must be exactly the bytes that will be sent. Every header to sign must be present on
 // req, except host, which is taken from req.Host or req.URL.Host as net/http sends it.
 func (s *Signer) Sign(req *http.Request, body []byte) error {
-	if s.AccessKey == "" || s.SecretKey == "" {
+	if s.AccessKey == "" || !s.SecretKey.IsSet() {
 		return errors.New("hwsign: access key and secret key are required")
 	}
 	now := time.Now
@@ -75,8 +77,8 @@ func (s *Signer) Sign(req *http.Request, body []byte) error {
 		now = s.Now
 	}
 	req.Header.Set(HeaderDate, now().UTC().Format(DateLayout))
-	if s.SecurityToken != "" {
-		req.Header.Set(HeaderSecurityToken, s.SecurityToken)
+	if s.SecurityToken.IsSet() {
+		req.Header.Set(HeaderSecurityToken, s.SecurityToken.Reveal())
 	}
 	names := s.headerNames()
 	for _, n := range names {
@@ -84,7 +86,7 @@ func (s *Signer) Sign(req *http.Request, body []byte) error {
 			return fmt.Errorf("hwsign: header %q is to be signed but is not set", n)
 		}
 	}
-	sig := Signature(s.SecretKey, StringToSign(req.Header.Get(HeaderDate), CanonicalRequest(req, names, body)))
+	sig := Signature(s.SecretKey.Reveal(), StringToSign(req.Header.Get(HeaderDate), CanonicalRequest(req, names, body)))
 	req.Header.Set("Authorization", Algorithm+" Access="+s.AccessKey+", SignedHeaders="+strings.Join(names, ";")+", Signature="+sig)
 	return nil
 }
@@ -100,7 +102,7 @@ func (s *Signer) headerNames() []string {
 		names = append(names, strings.ToLower(n))
 	}
 	names = append(names, "x-sdk-date")
-	if s.SecurityToken != "" {
+	if s.SecurityToken.IsSet() {
 		names = append(names, "x-security-token")
 	}
 	slices.Sort(names)

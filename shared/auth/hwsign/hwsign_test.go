@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 func fixedClock(layoutValue string) func() time.Time {
@@ -35,7 +37,7 @@ func TestVectors(t *testing.T) {
 	}{
 		{
 			name:          "sdk GET",
-			signer:        Signer{AccessKey: "AccessKey", SecretKey: "SecretKey", SignedHeaders: []string{"x-sdk-date"}, Now: fixedClock("20060102T150405Z")},
+			signer:        Signer{AccessKey: "AccessKey", SecretKey: redact.NewSecret("SecretKey"), SignedHeaders: []string{"x-sdk-date"}, Now: fixedClock("20060102T150405Z")},
 			method:        "GET",
 			url:           "https://example.huaweicloud.com/path?limit=1",
 			wantCanonical: "GET\n/path/\nlimit=1\nx-sdk-date:20060102T150405Z\n\nx-sdk-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -43,7 +45,7 @@ func TestVectors(t *testing.T) {
 		},
 		{
 			name:     "sdk POST with trailing newline body",
-			signer:   Signer{AccessKey: "AccessKey", SecretKey: "SecretKey", SignedHeaders: []string{"x-sdk-date"}, Now: fixedClock("20060102T150405Z")},
+			signer:   Signer{AccessKey: "AccessKey", SecretKey: redact.NewSecret("SecretKey"), SignedHeaders: []string{"x-sdk-date"}, Now: fixedClock("20060102T150405Z")},
 			method:   "POST",
 			url:      "https://example.huaweicloud.com/path?key=value",
 			body:     "{\"Name\":\"test\",\"Id\":1}\n",
@@ -51,7 +53,7 @@ func TestVectors(t *testing.T) {
 		},
 		{
 			name:     "elb x-project-id;x-sdk-date",
-			signer:   Signer{AccessKey: "AKEXAMPLE", SecretKey: "SKEXAMPLE", SignedHeaders: []string{"x-project-id", "x-sdk-date"}, Now: fixedClock("20240101T000000Z")},
+			signer:   Signer{AccessKey: "AKEXAMPLE", SecretKey: redact.NewSecret("SKEXAMPLE"), SignedHeaders: []string{"x-project-id", "x-sdk-date"}, Now: fixedClock("20240101T000000Z")},
 			method:   "POST",
 			url:      "https://elb.cn-north-4.myhuaweicloud.com/v3/0123456789abcdef0123456789abcdef/elb/master-slave-pools",
 			header:   map[string]string{"X-Project-Id": "0123456789abcdef0123456789abcdef"},
@@ -60,7 +62,7 @@ func TestVectors(t *testing.T) {
 		},
 		{
 			name:     "elb content-type;host;x-project-id;x-sdk-date",
-			signer:   Signer{AccessKey: "AKEXAMPLE", SecretKey: "SKEXAMPLE", SignedHeaders: []string{"content-type", "host", "x-project-id", "x-sdk-date"}, Now: fixedClock("20240101T000000Z")},
+			signer:   Signer{AccessKey: "AKEXAMPLE", SecretKey: redact.NewSecret("SKEXAMPLE"), SignedHeaders: []string{"content-type", "host", "x-project-id", "x-sdk-date"}, Now: fixedClock("20240101T000000Z")},
 			method:   "POST",
 			url:      "https://elb.cn-north-4.myhuaweicloud.com/v3/0123456789abcdef0123456789abcdef/elb/master-slave-pools",
 			header:   map[string]string{"X-Project-Id": "0123456789abcdef0123456789abcdef", "Content-Type": "application/json;charset=UTF-8"},
@@ -138,7 +140,7 @@ func TestCanonicalURI(t *testing.T) {
 }
 
 func TestDefaultHeadersAndToken(t *testing.T) {
-	s := Signer{AccessKey: "AK", SecretKey: "SK", SecurityToken: "tok", Now: fixedClock("20240101T000000Z")}
+	s := Signer{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), SecurityToken: redact.NewSecret("tok"), Now: fixedClock("20240101T000000Z")}
 	req, _ := http.NewRequest("POST", "https://elb.cn-north-4.myhuaweicloud.com/v2.0/lbaas/pools", nil)
 	req.Header.Set("X-Project-Id", "p")
 	if err := s.Sign(req, []byte("{}")); err != nil {
@@ -158,18 +160,18 @@ func TestDefaultHeadersAndToken(t *testing.T) {
 		t.Error("the secret leaked into Authorization")
 	}
 
-	v := Verifier{AccessKey: "AK", SecretKey: "SK", SecurityToken: "tok", Now: s.Now}
+	v := Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), SecurityToken: redact.NewSecret("tok"), Now: s.Now}
 	if err := v.Verify(req, []byte("{}")); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	v.SecurityToken = "other"
+	v.SecurityToken = redact.NewSecret("other")
 	if err := v.Verify(req, []byte("{}")); err == nil {
 		t.Error("a wrong token verified")
 	}
 }
 
 func TestSignMissingHeader(t *testing.T) {
-	s := Signer{AccessKey: "AK", SecretKey: "SK"}
+	s := Signer{AccessKey: "AK", SecretKey: redact.NewSecret("SK")}
 	req, _ := http.NewRequest("GET", "https://h/x", nil)
 	if err := s.Sign(req, nil); err == nil || !strings.Contains(err.Error(), "x-project-id") {
 		t.Errorf("want an error naming x-project-id, got %v", err)
@@ -185,7 +187,7 @@ func TestVerifyRefusals(t *testing.T) {
 	signed := func() *http.Request {
 		req, _ := http.NewRequest("POST", "http://127.0.0.1:1/v2/p/elb/pools", bytes.NewReader(body))
 		req.Header.Set("X-Project-Id", "p")
-		s := Signer{AccessKey: "AK", SecretKey: "SK", Now: clock}
+		s := Signer{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: clock}
 		if err := s.Sign(req, body); err != nil {
 			t.Fatal(err)
 		}
@@ -197,19 +199,19 @@ func TestVerifyRefusals(t *testing.T) {
 		mutate func(*http.Request) []byte
 		want   string
 	}{
-		{"ok", Verifier{AccessKey: "AK", SecretKey: "SK", Now: clock}, nil, ""},
-		{"tampered body", Verifier{AccessKey: "AK", SecretKey: "SK", Now: clock},
+		{"ok", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: clock}, nil, ""},
+		{"tampered body", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: clock},
 			func(*http.Request) []byte { return []byte(`{"pool":{"x":1}}`) }, "does not match"},
-		{"wrong secret", Verifier{AccessKey: "AK", SecretKey: "other", Now: clock}, nil, "does not match"},
-		{"unknown key", Verifier{AccessKey: "AK2", SecretKey: "SK", Now: clock}, nil, "unknown access key"},
-		{"tampered signed header", Verifier{AccessKey: "AK", SecretKey: "SK", Now: clock},
+		{"wrong secret", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("other"), Now: clock}, nil, "does not match"},
+		{"unknown key", Verifier{AccessKey: "AK2", SecretKey: redact.NewSecret("SK"), Now: clock}, nil, "unknown access key"},
+		{"tampered signed header", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: clock},
 			func(r *http.Request) []byte { r.Header.Set("X-Project-Id", "q"); return nil }, "does not match"},
-		{"stale date", Verifier{AccessKey: "AK", SecretKey: "SK", Now: func() time.Time { return clock().Add(16 * time.Minute) }}, nil, "signature expired"},
-		{"future date", Verifier{AccessKey: "AK", SecretKey: "SK", Now: func() time.Time { return clock().Add(-16 * time.Minute) }}, nil, "signature expired"},
-		{"within skew", Verifier{AccessKey: "AK", SecretKey: "SK", Now: func() time.Time { return clock().Add(14 * time.Minute) }}, nil, ""},
-		{"no authorization", Verifier{AccessKey: "AK", SecretKey: "SK", Now: clock},
+		{"stale date", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: func() time.Time { return clock().Add(16 * time.Minute) }}, nil, "signature expired"},
+		{"future date", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: func() time.Time { return clock().Add(-16 * time.Minute) }}, nil, "signature expired"},
+		{"within skew", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: func() time.Time { return clock().Add(14 * time.Minute) }}, nil, ""},
+		{"no authorization", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), Now: clock},
 			func(r *http.Request) []byte { r.Header.Del("Authorization"); return nil }, "Authorization"},
-		{"token required", Verifier{AccessKey: "AK", SecretKey: "SK", SecurityToken: "tok", Now: clock}, nil, "X-Security-Token"},
+		{"token required", Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("SK"), SecurityToken: redact.NewSecret("tok"), Now: clock}, nil, "X-Security-Token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +241,7 @@ func TestVerifyRefusals(t *testing.T) {
 }
 
 func BenchmarkSign(b *testing.B) {
-	s := Signer{AccessKey: "AKEXAMPLE", SecretKey: "SKEXAMPLE"}
+	s := Signer{AccessKey: "AKEXAMPLE", SecretKey: redact.NewSecret("SKEXAMPLE")}
 	body := []byte(elbBody)
 	req, _ := http.NewRequest("POST", "https://elb.cn-north-4.myhuaweicloud.com/v3/0123456789abcdef0123456789abcdef/elb/master-slave-pools", nil)
 	req.Header.Set("X-Project-Id", "0123456789abcdef0123456789abcdef")
@@ -253,8 +255,8 @@ func BenchmarkSign(b *testing.B) {
 }
 
 func TestSecretsNotPrinted(t *testing.T) {
-	s := Signer{AccessKey: "AK", SecretKey: "very-secret-key", SecurityToken: "very-secret-token"}
-	v := Verifier{AccessKey: "AK", SecretKey: "very-secret-key", SecurityToken: "very-secret-token"}
+	s := Signer{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret-key"), SecurityToken: redact.NewSecret("very-secret-token")}
+	v := Verifier{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret-key"), SecurityToken: redact.NewSecret("very-secret-token")}
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", &s), fmt.Sprintf("%#v", s), fmt.Sprint(v), fmt.Sprintf("%#v", &v)} {
 		if strings.Contains(out, "very-secret") || !strings.Contains(out, "AK") {
 			t.Errorf("printed %s", out)

@@ -6,14 +6,16 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Verifier checks signed requests the way Huawei's API gateway does; the emulator uses it.
 type Verifier struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 	// SecurityToken, when set, must arrive as a signed X-Security-Token header.
-	SecurityToken string
+	SecurityToken redact.Secret
 	// Now is the server clock; nil means time.Now.
 	Now func() time.Time
 	// MaxSkew bounds |X-Sdk-Date - Now|; zero means MaxSkew (15 minutes).
@@ -108,14 +110,14 @@ func (v *Verifier) Verify(req *http.Request, body []byte) error {
 	if d := now().Sub(date); d > skew || d < -skew {
 		return &VerifyError{Reason: "signature expired: X-Sdk-Date " + req.Header.Get(HeaderDate) + " is more than " + skew.String() + " from the server time"}
 	}
-	if v.SecurityToken != "" {
+	if v.SecurityToken.IsSet() {
 		if !signed["x-security-token"] ||
-			subtle.ConstantTimeCompare([]byte(req.Header.Get(HeaderSecurityToken)), []byte(v.SecurityToken)) != 1 {
+			subtle.ConstantTimeCompare([]byte(req.Header.Get(HeaderSecurityToken)), []byte(v.SecurityToken.Reveal())) != 1 {
 			return &VerifyError{Reason: "missing, unsigned or invalid X-Security-Token"}
 		}
 	}
 	cr := CanonicalRequest(req, a.SignedHeaders, body)
-	want := Signature(v.SecretKey, StringToSign(req.Header.Get(HeaderDate), cr))
+	want := Signature(v.SecretKey.Reveal(), StringToSign(req.Header.Get(HeaderDate), cr))
 	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
 		return &VerifyError{Reason: "the request signature does not match", CanonicalRequest: cr}
 	}

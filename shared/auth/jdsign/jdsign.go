@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Wire names of the scheme.
@@ -46,7 +48,7 @@ const MaxSkew = 15 * time.Minute
 // any form other than an HMAC.
 type Credentials struct {
 	AccessKey string
-	SecretKey string
+	SecretKey redact.Secret
 }
 
 // String hides the secret key, so a Credentials value printed by mistake leaks nothing.
@@ -84,7 +86,7 @@ var (
 // Sign sets x-jdcloud-date, x-jdcloud-nonce and Authorization on req. body must be exactly
 // the bytes that will be sent (nil or empty for none).
 func (s *Signer) Sign(req *http.Request, body []byte) error {
-	if s.Credentials.AccessKey == "" || s.Credentials.SecretKey == "" {
+	if s.Credentials.AccessKey == "" || !s.Credentials.SecretKey.IsSet() {
 		return errors.New("jdsign: credentials are not set")
 	}
 	now := time.Now
@@ -265,7 +267,7 @@ func (s *Signer) StringToSign(date, canonicalRequest string) string {
 }
 
 func (s *Signer) signature(date, canonical string) string {
-	k := hmacSHA256([]byte(keyPrefix+s.Credentials.SecretKey), date[:len(scopeDay)])
+	k := hmacSHA256([]byte(keyPrefix+s.Credentials.SecretKey.Reveal()), date[:len(scopeDay)])
 	k = hmacSHA256(k, s.Region)
 	k = hmacSHA256(k, s.Service)
 	k = hmacSHA256(k, scopeEnd)

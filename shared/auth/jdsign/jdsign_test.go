@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // The vectors of the provider note (docs/providers/jdcloud.md), reproduced there with JD
@@ -21,7 +23,7 @@ func constant(s string) func() string    { return func() string { return s } }
 
 func vectorSigner() *Signer {
 	return &Signer{
-		Credentials: Credentials{AccessKey: "TESTAK", SecretKey: "TESTSK"},
+		Credentials: Credentials{AccessKey: "TESTAK", SecretKey: redact.NewSecret("TESTSK")},
 		Service:     "lb",
 		Region:      "cn-north-1",
 		Now:         fixed(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)),
@@ -55,7 +57,7 @@ func TestVectors(t *testing.T) {
 		{
 			name: "published vm GET without content-type",
 			signer: &Signer{
-				Credentials:   Credentials{AccessKey: "ak", SecretKey: "sk"},
+				Credentials:   Credentials{AccessKey: "ak", SecretKey: redact.NewSecret("sk")},
 				Service:       "vm",
 				Region:        "cn-north-1",
 				Now:           fixed(time.Date(2009, 2, 13, 23, 31, 30, 0, time.UTC)),
@@ -130,7 +132,7 @@ func TestVectorIntermediates(t *testing.T) {
 }
 
 func TestSignFreshNonceAndHostPort(t *testing.T) {
-	s := &Signer{Credentials: Credentials{AccessKey: "AK", SecretKey: "SK"}, Service: "lb", Region: "cn-east-2"}
+	s := &Signer{Credentials: Credentials{AccessKey: "AK", SecretKey: redact.NewSecret("SK")}, Service: "lb", Region: "cn-east-2"}
 	seen := map[string]bool{}
 	for range 3 {
 		req, _ := http.NewRequest("POST", "http://127.0.0.1:8090/v1/regions/cn-east-2/backends/", nil)
@@ -159,7 +161,7 @@ func TestSignMissingHeaderOrCredentials(t *testing.T) {
 		t.Errorf("Sign without Content-Type: %v, want an error naming content-type", err)
 	}
 	s := vectorSigner()
-	s.Credentials.SecretKey = ""
+	s.Credentials.SecretKey = redact.Secret{}
 	req.Header.Set("Content-Type", "application/json")
 	if err := s.Sign(req, nil); err == nil {
 		t.Error("Sign without a secret key succeeded")
@@ -193,7 +195,7 @@ func TestVerifyRejects(t *testing.T) {
 			return r, bytes.Replace(b, []byte(`"port":80`), []byte(`"port":81`), 1)
 		}, ErrMismatch},
 		{"wrong secret", func() (*http.Request, []byte) {
-			return signed(func(s *Signer) { s.Credentials.SecretKey = "other" })
+			return signed(func(s *Signer) { s.Credentials.SecretKey = redact.NewSecret("other") })
 		}, ErrMismatch},
 		{"other access key", func() (*http.Request, []byte) {
 			return signed(func(s *Signer) { s.Credentials.AccessKey = "OTHER" })
@@ -250,7 +252,7 @@ func TestCanonicalQuery(t *testing.T) {
 }
 
 func TestCredentialsHideSecret(t *testing.T) {
-	c := Credentials{AccessKey: "AK", SecretKey: "very-secret"}
+	c := Credentials{AccessKey: "AK", SecretKey: redact.NewSecret("very-secret")}
 	for _, s := range []string{c.String(), c.GoString()} {
 		if strings.Contains(s, "very-secret") {
 			t.Errorf("secret printed: %s", s)
