@@ -14,8 +14,8 @@ import (
 
 	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
-	"github.com/lbfn/lbfn/shared/step"
 	"github.com/lbfn/lbfn/shared/redact"
+	"github.com/lbfn/lbfn/shared/step"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
