@@ -3,11 +3,14 @@ package catalog_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"runtime"
 	"strconv"
 	"testing"
 
 	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/validate"
 )
 
 // adversarial is a request shaped to make decoding and validation expensive: thousands of
@@ -65,6 +68,14 @@ var adversarialShapes = []adversarial{
 	{"unknown-members", "jdcloud-create-backend", func(n int) []byte {
 		return numbered(`{`, "x", "1", `}`, n)
 	}},
+	{"unknown-members-reversed", "huawei-create-pool", func(n int) []byte {
+		// Names that sort before every earlier one: each is listed in its place.
+		return numbered(`{`, "", "1", `}`, n)
+	}},
+	{"valid-items", "jdcloud-create-backend", func(n int) []byte {
+		// Well-typed items the rules then refuse: the value is built, every rule runs.
+		return repeated(`{"healthCheckSpec":{"httpCode":[`, `"1"`, ",", `]}}`, n)
+	}},
 	{"unknown-huge-value", "ctyun-create-policy", func(n int) []byte {
 		return repeated(`{"regionID":"r","junk":[`, `{"a":[1,"b",{"c":null}]}`, ",", `]}`, n)
 	}},
@@ -95,6 +106,57 @@ func BenchmarkDecodeAdversarial(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestAdversarialAnswerBounded checks that the answer to each adversarial shape stays small:
+// the violations are cut at validate.MaxViolations and what they echo is clipped.
+func TestAdversarialAnswerBounded(t *testing.T) {
+	for _, s := range adversarialShapes {
+		t.Run(s.name, func(t *testing.T) {
+			o, _ := catalog.Lookup(s.function)
+			raw := s.build(1 << 20)
+			res := op.Run(context.Background(), o, raw, op.Meta{})
+			e := res.Err()
+			if e == nil || e.Kind != op.KindValidation {
+				t.Fatalf("Run = %+v, want a validation failure", res)
+			}
+			if n := len(e.Violations); n > validate.MaxViolations+1 {
+				t.Errorf("%d violations listed", n)
+			}
+			if answer, _ := json.Marshal(res); len(answer) > 16<<10 {
+				t.Errorf("answer of %d bytes to a request of %d", len(answer), len(raw))
+			}
+		})
+	}
+}
+
+// TestAdversarialAllocationsLinear checks that the memory each shape costs grows no faster
+// than the request (allocation counts and bytes are deterministic; time is for benchmarks).
+func TestAdversarialAllocationsLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes megabytes")
+	}
+	for _, s := range adversarialShapes {
+		t.Run(s.name, func(t *testing.T) {
+			o, _ := catalog.Lookup(s.function)
+			small, large := s.build(32<<10), s.build(512<<10)
+			measure := func(raw []byte) (allocs, bytes uint64) {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				_, _ = decode(o, raw)
+				runtime.ReadMemStats(&after)
+				return after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc
+			}
+			decode(o, small) // codecs and caches are built once, not per size
+			a1, b1 := measure(small)
+			a2, b2 := measure(large)
+			// Linear within a factor of two (slices grow by doubling); quadratic would be 16 times more.
+			ratio := float64(len(large)) / float64(len(small))
+			if float64(a2) > 2*ratio*float64(a1)+100 || float64(b2) > 2*ratio*float64(b1)+64<<10 {
+				t.Errorf("%.0f times the input: allocations %d → %d, bytes %d → %d", ratio, a1, a2, b1, b2)
+			}
+		})
 	}
 }
 
