@@ -239,6 +239,44 @@ func (s *scanner) slowStr(start int) []byte {
 	return nil
 }
 
+// skipStr reads past a string token (pos at its opening quote), checking it as str does
+// but keeping nothing: scratch is left as it was.
+func (s *scanner) skipStr() {
+	if s.err != nil {
+		return
+	}
+	s.pos++
+	for s.pos < len(s.data) {
+		switch c := s.data[s.pos]; {
+		case c == '"':
+			s.pos++
+			return
+		case c < 0x20:
+			s.fail("invalid character %s in string literal", quoteChar(c))
+			return
+		case c == '\\':
+			if s.pos+1 >= len(s.data) {
+				s.err = errUnexpectedEnd
+				return
+			}
+			s.pos++
+			switch e := s.data[s.pos]; e {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if _, ok := s.hex4(s.pos + 1); !ok {
+					return
+				}
+				s.pos += 4
+			default:
+				s.fail("invalid character %s in string escape code", quoteChar(e))
+				return
+			}
+		}
+		s.pos++
+	}
+	s.err = errUnexpectedEnd
+}
+
 // hex4 reads the four hex digits of a \u escape starting at i.
 func (s *scanner) hex4(i int) (rune, bool) {
 	if i+4 > len(s.data) {
@@ -391,12 +429,12 @@ func (s *scanner) skip(depth int) {
 				break
 			}
 			if end == '}' {
-				s.str()
+				s.skipStr()
 				s.expect(':', "after object key")
 			}
 			continue
 		case c == '"':
-			s.str()
+			s.skipStr()
 		case c == 't':
 			s.literal("true")
 		case c == 'f':
@@ -417,7 +455,7 @@ func (s *scanner) skip(depth int) {
 				continue
 			}
 			if end == '}' {
-				s.str()
+				s.skipStr()
 				s.expect(':', "after object key")
 			}
 			break
