@@ -57,6 +57,7 @@ func decode(ctx context.Context, data []byte, v any) []Violation {
 		panic("validate: Decode needs a non-nil pointer, got " + rv.Type().String())
 	}
 	d := decoder{s: scanner{data: data, ctx: ctx}}
+	d.frames, d.seen = d.frameBuf[:0], d.seenBuf[:0]
 	c := d.s.skipSpace()
 	if d.s.pos == len(data) {
 		return []Violation{{Field: "", Message: "request is empty: want a JSON object"}}
@@ -98,6 +99,9 @@ type decoder struct {
 	// seen holds, for every object being read, the violations found under each of its
 	// members' last occurrence (-1: not seen yet), to tell a repeat and withdraw them.
 	seen []int
+	// Room for the stacks of a request of usual depth, so they cost no allocation.
+	frameBuf [8]frame
+	seenBuf  [48]int
 }
 
 // build reports whether to store what is read into v: not when there is no v (a value read
