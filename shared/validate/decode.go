@@ -21,9 +21,11 @@ import (
 // first, then the rest by member name, depth first, array items by index.
 //
 // The cost is linear in len(data) and the memory bounded by what v holds: an unknown member
-// is read past without being built, at most MaxViolations violations are listed (then
-// Omitted, counting the rest), and Decode stops when ctx ends (the violation of field "" then
-// carries ctx's error).
+// is read past without being built (what it holds is not judged: it is refused whole), at
+// most MaxViolations violations are listed (then Omitted, counting the rest), and Decode
+// stops when ctx ends (the violation of field "" then carries ctx's error). A value the type
+// takes whole (an interface, json.RawMessage, a type with its own UnmarshalJSON) is checked
+// for syntax, then judged by that type.
 //
 // When Decode returns no violations, v holds the request. When it returns violations that all
 // name a field (the body is a JSON object), v still holds what could be read, as encoding/json
