@@ -93,26 +93,33 @@ func pathOf(frames []frame) string {
 	return b.String()
 }
 
-// appendKey appends the sort key of frames: comparing keys as bytes orders paths as the
-// report lists them, member names as strings, indexes as numbers, a parent before its
-// children.
-func appendKey(key []byte, frames []frame) []byte {
-	for _, f := range frames {
-		if f.index >= 0 {
-			key = append(key, 2)
-			key = binary.BigEndian.AppendUint64(key, uint64(f.index))
-			continue
-		}
-		key = append(key, 1)
-		for _, c := range f.name {
-			key = append(key, c)
-			if c == 0 {
-				key = append(key, 1) // so that a 0 in a name sorts after the name's end
-			}
-		}
-		key = append(key, 0, 0)
+// appendKey appends the sort key of frame f: comparing the keys of paths as bytes orders
+// them as the report lists them, member names as strings, indexes as numbers, a parent before
+// its children.
+func appendKey(key []byte, f frame) []byte {
+	if f.index >= 0 {
+		key = append(key, 2)
+		return binary.BigEndian.AppendUint64(key, uint64(f.index))
 	}
-	return key
+	key = append(key, 1)
+	name := f.name
+	for {
+		i := bytes.IndexByte(name, 0)
+		if i < 0 {
+			key = append(key, name...)
+			break
+		}
+		key = append(key, name[:i+1]...)
+		key = append(key, 1) // so that a 0 in a name sorts after the name's end
+		name = name[i+1:]
+	}
+	return append(key, 0, 0)
+}
+
+// sameFrame reports whether a and b are the same step: the same index, or the very same name
+// (a field's, or a map key's own copy).
+func sameFrame(a, b frame) bool {
+	return a.index == b.index && len(a.name) == len(b.name) && (len(a.name) == 0 || &a.name[0] == &b.name[0])
 }
 
 type entry struct {
@@ -133,7 +140,35 @@ type collector struct {
 	// nothing is withdrawn and the decoded value is not built (the request is too broken for
 	// its rules to be worth checking).
 	overflow bool
-	key      []byte // scratch for the key of the current path
+	// key is the key of the current path. Its prefix for all frames but the last is kept
+	// between calls (prefix, with the key length after each), as consecutive violations
+	// mostly share it; the last frame is always written anew (it may be a name read into
+	// the scanner's scratch, reused since).
+	key       []byte
+	prefix    []frame
+	prefixEnd []int
+}
+
+// keyOf sets c.key to the key of frames.
+func (c *collector) keyOf(frames []frame) {
+	n := len(frames) - 1
+	same := 0
+	for same < n && same < len(c.prefix) && sameFrame(c.prefix[same], frames[same]) {
+		same++
+	}
+	end := 0
+	if same > 0 {
+		end = c.prefixEnd[same-1]
+	}
+	c.key, c.prefix, c.prefixEnd = c.key[:end], c.prefix[:same], c.prefixEnd[:same]
+	for _, f := range frames[same:n] {
+		c.key = appendKey(c.key, f)
+		c.prefix = append(c.prefix, f)
+		c.prefixEnd = append(c.prefixEnd, len(c.key))
+	}
+	if n >= 0 {
+		c.key = appendKey(c.key, frames[n])
+	}
 }
 
 func (c *collector) total() int { return c.nDups + c.nSorted }
@@ -158,7 +193,7 @@ func (c *collector) dup(frames []frame) {
 func (c *collector) wants(frames []frame) bool {
 	c.nSorted++
 	c.noteFound()
-	c.key = appendKey(c.key[:0], frames)
+	c.keyOf(frames)
 	return len(c.sorted) < MaxViolations || bytes.Compare(c.key, c.sorted[0].key) < 0
 }
 
@@ -183,10 +218,10 @@ func (c *collector) withdraw(frames []frame, n int) {
 		return
 	}
 	c.nSorted -= n
-	prefix := appendKey(c.key[:0], frames)
+	c.keyOf(frames)
 	kept := c.sorted[:0]
 	for _, e := range c.sorted {
-		if !bytes.HasPrefix(e.key, prefix) {
+		if !bytes.HasPrefix(e.key, c.key) {
 			kept = append(kept, e)
 		}
 	}

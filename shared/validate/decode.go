@@ -473,8 +473,9 @@ func fieldOf(v reflect.Value, index []int) reflect.Value {
 // nameSet tells a member name repeated within one object. It keeps a hash and the offset of
 // each name, not the name: a name matching a hash is read again from the input to compare.
 type nameSet struct {
-	first int // offset of the first name + 1 (0: none yet), so one name costs no map
-	at    map[uint64][]int
+	first int            // offset of the first name + 1 (0: none yet), so one name costs no map
+	at    map[uint64]int // hash → offset of the first name with it
+	more  map[uint64][]int
 }
 
 var nameSeed = maphash.MakeSeed()
@@ -486,22 +487,28 @@ func (n *nameSet) repeated(s *scanner, name []byte, at int) bool {
 		return false
 	}
 	if n.at == nil {
-		n.at = map[uint64][]int{}
-		n.add(s, s.reread(n.first-1), n.first-1)
+		n.at = map[uint64]int{maphash.Bytes(nameSeed, s.reread(n.first-1)): n.first - 1}
 	}
 	h := maphash.Bytes(nameSeed, name)
-	for _, off := range n.at[h] {
+	off, ok := n.at[h]
+	if !ok {
+		n.at[h] = at
+		return false
+	}
+	if string(s.reread(off)) == string(name) {
+		return true
+	}
+	// Another name with the same hash: as good as never, but then compared one by one.
+	for _, off := range n.more[h] {
 		if string(s.reread(off)) == string(name) {
 			return true
 		}
 	}
-	n.at[h] = append(n.at[h], at)
+	if n.more == nil {
+		n.more = map[uint64][]int{}
+	}
+	n.more[h] = append(n.more[h], at)
 	return false
-}
-
-func (n *nameSet) add(s *scanner, name []byte, at int) {
-	h := maphash.Bytes(nameSeed, name)
-	n.at[h] = append(n.at[h], at)
 }
 
 // reread returns the text of the string token at offset at, which was read before. It does
