@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
+
+	"github.com/lbfn/lbfn/shared/validate"
 )
 
 // Shape is what kind of event invoked a function.
@@ -23,7 +24,9 @@ const (
 // Detect recognises an event by its shape. Member names are matched exactly, as the event
 // sources write them (encoding/json alone would match "records" to "Records"). None of the
 // functions' requests has a member of these names, so a request is never mistaken for an
-// event; anything unrecognised is a direct request, which Decode then judges.
+// event; anything unrecognised is a direct request, which Decode then judges. It reads the
+// event once without building anything (of a repeated member, the last counts), so a direct
+// request costs one strict parse, in Decode.
 func Detect(event []byte) Shape {
 	shape, _ := detect(event)
 	return shape
@@ -31,59 +34,105 @@ func Detect(event []byte) Shape {
 
 // detect is Detect, and for ShapeUnsupported the name of the event source it looks like.
 func detect(event []byte) (Shape, string) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(event, &top) != nil {
+	var records, requestContext, httpMethod, awslogs, eventSource []byte
+	var hasType, hasDetail bool
+	if !validate.Members(event, func(name, value []byte) {
+		switch string(name) {
+		case "Records":
+			records = value
+		case "requestContext":
+			requestContext = value
+		case "httpMethod":
+			httpMethod = value
+		case "awslogs":
+			awslogs = value
+		case "eventSource":
+			eventSource = value
+		case "detail-type":
+			hasType = true
+		case "detail":
+			hasDetail = true
+		}
+	}) {
 		return ShapeDirect, ""
 	}
-	if raw, ok := top["Records"]; ok {
-		var records []map[string]json.RawMessage
-		if json.Unmarshal(raw, &records) != nil || len(records) == 0 {
-			return ShapeDirect, ""
-		}
+	switch {
+	case records != nil:
+		return detectRecords(records)
+	case requestContext != nil:
+		var http, elb bool
+		var domain []byte
+		validate.Members(requestContext, func(name, value []byte) {
+			switch string(name) {
+			case "http":
+				http = value[0] == '{'
+			case "elb":
+				elb = value[0] == '{'
+			case "domainName":
+				domain = value
+			}
+		})
 		switch {
-		case allFrom(records, "eventSource", "aws:sqs"):
-			return ShapeSQS, ""
-		case allFrom(records, "EventSource", "aws:sns"):
-			return ShapeSNS, ""
-		}
-		if source := commonSource(records); source != "" {
-			return ShapeUnsupported, sourceName(source)
-		}
-		return ShapeDirect, ""
-	}
-	if raw, ok := top["requestContext"]; ok {
-		var rc map[string]json.RawMessage
-		if json.Unmarshal(raw, &rc) != nil {
-			return ShapeDirect, ""
-		}
-		switch {
-		case isObject(rc["http"]):
-			var domain string
-			_ = json.Unmarshal(rc["domainName"], &domain)
-			if strings.Contains(domain, ".lambda-url.") {
+		case http:
+			if domain != nil && domain[0] == '"' && bytes.Contains(unquote(domain), []byte(".lambda-url.")) {
 				return ShapeFunctionURL, ""
 			}
 			return ShapeHTTP, ""
-		case isObject(rc["elb"]):
+		case elb:
 			return ShapeUnsupported, "an Application Load Balancer request"
-		case isString(top["httpMethod"]):
+		case httpMethod != nil && httpMethod[0] == '"':
 			return ShapeUnsupported, "an API Gateway REST API request (payload format 1.0)"
 		}
 		return ShapeDirect, ""
-	}
-	_, hasType := top["detail-type"]
-	_, hasDetail := top["detail"]
-	if hasType && hasDetail {
+	case hasType && hasDetail:
 		return ShapeEventBridge, ""
-	}
-	if isObject(top["awslogs"]) {
+	case awslogs != nil && awslogs[0] == '{':
 		return ShapeUnsupported, "a CloudWatch Logs subscription event"
 	}
 	// Amazon MSK, self-managed Kafka and Amazon MQ put eventSource at the top, beside
 	// "records" (or "messages").
-	var source string
-	if json.Unmarshal(top["eventSource"], &source) == nil && source != "" {
+	if source := stringValue(eventSource); source != "" {
 		return ShapeUnsupported, sourceName(source)
+	}
+	return ShapeDirect, ""
+}
+
+// detectRecords recognises a Records array: SQS and SNS, else the event source every record
+// shares (an unsupported trigger), else a direct request.
+func detectRecords(records []byte) (Shape, string) {
+	n, sqs, sns := 0, true, true
+	common, shared := "", true
+	if !validate.Items(records, func(rec []byte) {
+		n++
+		var lower, upper []byte
+		validate.Members(rec, func(name, value []byte) {
+			switch string(name) {
+			case "eventSource":
+				lower = value
+			case "EventSource":
+				upper = value
+			}
+		})
+		sqs = sqs && stringIs(lower, "aws:sqs")
+		sns = sns && stringIs(upper, "aws:sns")
+		source := stringValue(lower)
+		if source == "" {
+			source = stringValue(upper)
+		}
+		if source == "" || (n > 1 && source != common) {
+			shared = false
+		}
+		common = source
+	}) || n == 0 {
+		return ShapeDirect, ""
+	}
+	switch {
+	case sqs:
+		return ShapeSQS, ""
+	case sns:
+		return ShapeSNS, ""
+	case shared:
+		return ShapeUnsupported, sourceName(common)
 	}
 	return ShapeDirect, ""
 }
@@ -115,40 +164,31 @@ func sourceName(source string) string {
 	return "an event from " + strconv.Quote(source)
 }
 
-// commonSource returns the eventSource (or EventSource) every record shares, or "".
-func commonSource(records []map[string]json.RawMessage) string {
-	var common string
-	for i, r := range records {
-		var s string
-		if json.Unmarshal(r["eventSource"], &s) != nil || s == "" {
-			if json.Unmarshal(r["EventSource"], &s) != nil || s == "" {
-				return ""
-			}
-		}
-		if i > 0 && s != common {
-			return ""
-		}
-		common = s
+// stringIs reports whether value is a JSON string token equal to want.
+func stringIs(value []byte, want string) bool {
+	if len(value) == len(want)+2 && value[0] == '"' && string(value[1:len(value)-1]) == want {
+		return true
 	}
-	return common
+	return len(value) > 0 && value[0] == '"' && string(unquote(value)) == want
 }
 
-func allFrom(records []map[string]json.RawMessage, member, source string) bool {
-	for _, r := range records {
-		var s string
-		if json.Unmarshal(r[member], &s) != nil || s != source {
-			return false
-		}
+// stringValue is the text of the JSON string token value, "" for anything else.
+func stringValue(value []byte) string {
+	if len(value) == 0 || value[0] != '"' {
+		return ""
 	}
-	return true
+	return string(unquote(value))
 }
 
-func isString(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) > 0 && raw[0] == '"'
-}
-
-func isObject(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) > 0 && raw[0] == '{'
+// unquote returns the text of the JSON string token value, decoding it only when it has
+// escapes (event sources write none in these members).
+func unquote(value []byte) []byte {
+	if bytes.IndexByte(value, '\\') < 0 {
+		return value[1 : len(value)-1]
+	}
+	var s string
+	if json.Unmarshal(value, &s) != nil {
+		return nil
+	}
+	return []byte(s)
 }

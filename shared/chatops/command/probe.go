@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -206,7 +207,7 @@ func violations(o op.Operation, chain []seg, members []member) []validate.Violat
 			b = append(b, '}')
 		}
 	}
-	_, err := o.Decode(b)
+	_, err := o.Decode(context.Background(), b)
 	var e *op.Error
 	if !errors.As(err, &e) {
 		return nil

@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -138,7 +139,7 @@ func TestParseSamples(t *testing.T) {
 			if !sameJSON(t, c.Request, want) {
 				t.Errorf("%s, %s: Parse(%q)\n= %s\nwant %s", o.Function(), form, text, c.Request, want)
 			}
-			if _, err := o.Decode(c.Request); err != nil {
+			if _, err := o.Decode(context.Background(), c.Request); err != nil {
 				t.Errorf("%s, %s: the function refuses %s: %v", o.Function(), form, c.Request, err)
 			}
 		}

@@ -262,7 +262,7 @@ func (s *Server) act(ctx context.Context, log *slog.Logger, msg chatops.Message,
 	if err != nil {
 		return fmt.Sprintf("%s job %s: %v", o.Function(), job, err), "usage"
 	}
-	req, err := o.Decode(request)
+	req, err := o.Decode(ctx, request)
 	if err != nil {
 		return violations(o.Function(), job, op.AsError(err)), "invalid"
 	}

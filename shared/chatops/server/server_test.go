@@ -297,7 +297,7 @@ func TestQueuedRequest(t *testing.T) {
 	}
 	// The request queued is one the function itself accepts.
 	o, _ := catalog.Lookup("huawei-create-pool")
-	if _, err := o.Decode(b); err != nil {
+	if _, err := o.Decode(context.Background(), b); err != nil {
 		t.Errorf("the function refuses the queued request: %v", err)
 	}
 }
