@@ -165,6 +165,17 @@ func (f *Function) InvokeJSON(v any, timeout time.Duration) ([]byte, string, err
 // Logs returns what the process wrote to stdout and stderr so far.
 func (f *Function) Logs() string { return f.logs.String() }
 
+// ProcessState is the exited process's state once Close has returned (nil before): its
+// resource usage gives the CPU time and peak RSS a benchmark reports.
+func (f *Function) ProcessState() *os.ProcessState {
+	select {
+	case <-f.exited:
+		return f.cmd.ProcessState
+	default:
+		return nil
+	}
+}
+
 // Close stops the process and the Runtime API.
 func (f *Function) Close() error {
 	f.closeOnce.Do(func() {
