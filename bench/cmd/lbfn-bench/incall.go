@@ -21,6 +21,7 @@ import (
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
+	"github.com/lbfn/lbfn/shared/auth/hwsign"
 	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/huaweicloud"
@@ -174,10 +175,46 @@ func sdkV3Call(url string, raw []byte) func() error {
 	}
 }
 
-// callFigures are the in-process figures of one API, ours and the SDK's.
+// callFigures are the in-process figures of one API: ours, the SDK's, and the floor (the same
+// signed POST through net/http alone, nothing decoded or checked).
 type callFigures struct {
-	API       string
-	Ours, SDK perOp
+	API              string
+	Ours, SDK, Floor perOp
+}
+
+// floorCall POSTs the wire body of the request raw to path, signed, through a plain
+// http.Client, and reads the answer: what any client must spend per call.
+func floorCall(url, path string, raw []byte) func() error {
+	var req struct {
+		Pool json.RawMessage `json:"pool"`
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return func() error { return err }
+	}
+	body := append(append([]byte(`{"pool":`), req.Pool...), '}')
+	signer := &hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey}
+	client := &http.Client{}
+	return func() error {
+		hr, err := http.NewRequest(http.MethodPost, url+path, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		hr.Header.Set("Content-Type", "application/json")
+		hr.Header.Set("X-Project-Id", emulator.DemoProjectID)
+		if err := signer.Sign(hr, body); err != nil {
+			return err
+		}
+		resp, err := client.Do(hr)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != http.StatusCreated {
+			err = fmt.Errorf("floor call answered %d: %s", resp.StatusCode, b)
+		}
+		return err
+	}
 }
 
 // measureCalls measures our two Huawei operations and the SDK's calls on the same requests,
@@ -186,22 +223,24 @@ func measureCalls(root, url string, rounds, n int) ([]callFigures, error) {
 	setEnv(providerEnv(url))
 	var out []callFigures
 	for _, api := range []struct {
-		name, function string
-		ours           op.Operation
-		sdk            func(string, []byte) func() error
+		name, function, path string
+		ours                 op.Operation
+		sdk                  func(string, []byte) func() error
 	}{
-		{"v2 CreatePool", "huawei-create-pool", huaweicloud.CreatePool, sdkV2Call},
-		{"v3 CreateMasterSlavePool", "huawei-create-master-slave-pool", huaweicloud.CreateMasterSlavePool, sdkV3Call},
+		{"v2 CreatePool", "huawei-create-pool", "/v2/" + emulator.DemoProjectID + "/elb/pools", huaweicloud.CreatePool, sdkV2Call},
+		{"v3 CreateMasterSlavePool", "huawei-create-master-slave-pool", "/v3/" + emulator.DemoProjectID + "/elb/master-slave-pools",
+			huaweicloud.CreateMasterSlavePool, sdkV3Call},
 	} {
 		raw, err := event(root, api.function, "direct")
 		if err != nil {
 			return nil, err
 		}
-		ms, err := alternate(rounds, n, side{"lbfn " + api.name, runOp(api.ours, raw)}, side{"sdk " + api.name, api.sdk(url, raw)})
+		ms, err := alternate(rounds, n, side{"lbfn " + api.name, runOp(api.ours, raw)}, side{"sdk " + api.name, api.sdk(url, raw)},
+			side{"floor " + api.name, floorCall(url, api.path, raw)})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, callFigures{API: api.name, Ours: ms[0], SDK: ms[1]})
+		out = append(out, callFigures{API: api.name, Ours: ms[0], SDK: ms[1], Floor: ms[2]})
 	}
 	return out, nil
 }

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -77,22 +77,30 @@ type function struct {
 	check func(resp []byte) error
 }
 
-// usage is an exited process's CPU time and peak RSS.
-type usage struct {
-	CPU     time.Duration
-	PeakRSS int64 // bytes
-}
-
-func usageOf(f *lambdatest.Function) usage {
+// cpuOf is an exited process's CPU time, user and system.
+func cpuOf(f *lambdatest.Function) time.Duration {
 	ps := f.ProcessState()
 	if ps == nil {
-		return usage{}
+		return 0
 	}
-	ru, ok := ps.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return usage{}
+	return ps.UserTime() + ps.SystemTime()
+}
+
+// peakRSS is a running process's peak resident set (VmHWM). Not rusage's maxrss, which Linux
+// carries over from the parent across fork and exec: every child would report this
+// program's own.
+func peakRSS(f *lambdatest.Function) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(f.Pid()) + "/status")
+	if err != nil {
+		return 0
 	}
-	return usage{CPU: ps.UserTime() + ps.SystemTime(), PeakRSS: ru.Maxrss * 1024}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 const invokeTimeout = 30 * time.Second
@@ -189,7 +197,7 @@ func measureLambda(fns []*function, sources []*eventSource, starts, warm int) ([
 				return nil, err
 			}
 			colds[i] = append(colds[i], d)
-			coldCPU[i] = append(coldCPU[i], usageOf(f).CPU)
+			coldCPU[i] = append(coldCPU[i], cpuOf(f))
 		}
 	}
 
@@ -227,12 +235,12 @@ func measureLambda(fns []*function, sources []*eventSource, starts, warm int) ([
 	}
 	out := make([]lambdaFigures, len(fns))
 	for i, f := range procs {
+		rss := peakRSS(f)
 		f.Close()
-		u := usageOf(f)
 		cold := medianOf(coldCPU[i])
 		out[i] = lambdaFigures{
 			Cold: medianOf(colds[i]), ColdCPU: cold, Warm: medianOf(lat[i]),
-			WarmCPU: (u.CPU - cold) / time.Duration(warm), PeakRSS: u.PeakRSS, Invocations: warm + 1,
+			WarmCPU: (cpuOf(f) - cold) / time.Duration(warm), PeakRSS: rss, Invocations: warm + 1,
 		}
 	}
 	return out, nil
@@ -296,10 +304,8 @@ func measureBatch(ours, sdk *function, oursSrc, sdkSrc *eventSource, records, ro
 			}
 		}
 	}
-	fo.Close()
-	fs.Close()
+	bf.PeakRSS, bf.SDKPeakRSS = peakRSS(fo), peakRSS(fs)
 	bf.One, bf.Batch, bf.SDKOne = medianOf(one), medianOf(many), medianOf(sdkOne)
-	bf.PeakRSS, bf.SDKPeakRSS = usageOf(fo).PeakRSS, usageOf(fs).PeakRSS
 	return bf, nil
 }
 

@@ -73,11 +73,14 @@ func run(root, out string, p plan) error {
 
 	step := func(what string) { fmt.Fprintf(os.Stderr, "[%5.1fs] %s\n", time.Since(began).Seconds(), what) }
 	step("building the bootstraps (host to run, arm64 for size)")
-	oursBin, sdkBin := filepath.Join(tmp, "ours"), filepath.Join(tmp, "sdk")
+	oursBin, sdkBin, emptyBin := filepath.Join(tmp, "ours"), filepath.Join(tmp, "sdk"), filepath.Join(tmp, "empty")
 	if err := build(root, "./functions/huawei-create-master-slave-pool", runtime.GOOS, runtime.GOARCH, oursBin); err != nil {
 		return err
 	}
 	if err := build(benchDir, "./sdkhandler", runtime.GOOS, runtime.GOARCH, sdkBin); err != nil {
+		return err
+	}
+	if err := build(benchDir, "./emptyhandler", runtime.GOOS, runtime.GOARCH, emptyBin); err != nil {
 		return err
 	}
 	if r.Sizes, r.SDKSize, err = measureSizes(root, benchDir, tmp); err != nil {
@@ -108,12 +111,17 @@ func run(root, out string, p plan) error {
 			return nil, err
 		}
 		b, err := newEventSource(raw)
-		return []*eventSource{a, b}, err
+		if err != nil {
+			return nil, err
+		}
+		c, err := newEventSource(raw)
+		return []*eventSource{a, b, c}, err
 	}
 	fns := func(url string) []*function {
 		return []*function{
 			{name: "huawei-create-master-slave-pool", bin: oursBin, env: providerEnv(url), check: checkOurs},
 			{name: "sdkhandler", bin: sdkBin, env: providerEnv(url), check: checkSDK},
+			{name: "emptyhandler", bin: emptyBin, env: providerEnv(url), check: func([]byte) error { return nil }},
 		}
 	}
 	step("Lambda: cold starts and warm invokes")
@@ -125,7 +133,7 @@ func run(root, out string, p plan) error {
 	if err != nil {
 		return err
 	}
-	r.Ours, r.SDK = lf[0], lf[1]
+	r.Ours, r.SDK, r.Empty = lf[0], lf[1], lf[2]
 	fast.Close()
 
 	step("Lambda: an SQS batch against a slow provider")

@@ -19,6 +19,7 @@ type report struct {
 	Offline []offlineFigures
 	Ours    lambdaFigures
 	SDK     lambdaFigures
+	Empty   lambdaFigures // an empty aws-lambda-go handler: the floor both share
 	Batch   batchFigures
 	Sizes   []size
 	SDKSize size
@@ -117,6 +118,8 @@ func (r *report) rows() []row {
 		add("in process, "+c.API+": CPU per call", us(c.Ours.CPU), us(c.SDK.CPU), ratio(c.Ours.CPU, c.SDK.CPU), "≤ 0.50", 0.5, false)
 		add("in process, "+c.API+": allocations per call", count(c.Ours.Allocs), count(c.SDK.Allocs), ratio(c.Ours.Allocs, c.SDK.Allocs), "≤ 0.50", 0.5, false)
 		add("in process, "+c.API+": bytes allocated per call", kb(c.Ours.Bytes), kb(c.SDK.Bytes), ratio(c.Ours.Bytes, c.SDK.Bytes), "", 0, false)
+		add("in process, "+c.API+": the floor (signed POST through net/http alone): CPU, allocations in the lbfn column",
+			us(c.Floor.CPU)+", "+count(c.Floor.Allocs), us(c.SDK.CPU)+", "+count(c.SDK.Allocs), ratio(c.Floor.CPU, c.SDK.CPU), "", 0, false)
 	}
 	b := r.Batch
 	q := ratio(b.Batch, b.One)
@@ -157,6 +160,12 @@ func (r *report) markdown() string {
 		b.WriteString(row.cells() + "\n")
 	}
 
+	e := r.Empty
+	fmt.Fprintf(&b, "\nThe floor both Lambda sides share, an empty aws-lambda-go handler (bench/emptyhandler) measured in\n")
+	fmt.Fprintf(&b, "the same rounds: warm invoke %s, CPU per warm invoke %s, cold start %s, peak RSS %s. Above that\n",
+		ms(e.Warm), ms(e.WarmCPU), ms(e.Cold), mib(e.PeakRSS))
+	fmt.Fprintf(&b, "floor, lbfn / SDK is %.2f for the warm invoke, %.2f for its CPU and %.2f for the cold start.\n",
+		ratio(r.Ours.Warm-e.Warm, r.SDK.Warm-e.Warm), ratio(r.Ours.WarmCPU-e.WarmCPU, r.SDK.WarmCPU-e.WarmCPU), ratio(r.Ours.Cold-e.Cold, r.SDK.Cold-e.Cold))
 	b.WriteString("\n## Bootstrap sizes (arm64, `-tags lambda.norpc -trimpath -ldflags \"-s -w\"`; target ≤ 7.0 MB each)\n\n")
 	b.WriteString("| bootstrap | size | met |\n|---|---|---|\n")
 	for _, s := range r.Sizes {
