@@ -1,6 +1,7 @@
 package ctyun_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -22,7 +23,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		req, err := ctyun.CreatePolicy.Decode(raw)
+		req, err := ctyun.CreatePolicy.Decode(context.Background(), raw)
 		if err != nil {
 			var e *op.Error
 			if !errors.As(err, &e) || e.Kind != op.KindValidation || len(e.Violations) == 0 {
@@ -34,7 +35,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoding %q: %v", raw, err)
 		}
-		if _, err := ctyun.CreatePolicy.Decode(again); err != nil {
+		if _, err := ctyun.CreatePolicy.Decode(context.Background(), again); err != nil {
 			t.Fatalf("Decode(%q) passed but its re-encoding %s fails: %v", raw, again, err)
 		}
 	})

@@ -2,6 +2,7 @@ package ctyun_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -256,7 +257,7 @@ func child(t testing.TB, node any, seg string) any {
 }
 
 func decode(raw []byte) error {
-	_, err := ctyun.CreatePolicy.Decode(raw)
+	_, err := ctyun.CreatePolicy.Decode(context.Background(), raw)
 	return err
 }
 

@@ -2,6 +2,7 @@ package ctyun_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func TestSeedExample(t *testing.T) {
 	if err := json.NewDecoder(bytes.NewReader(text[at+len(marker):])).Decode(&example); err != nil {
 		t.Fatalf("the request example is not JSON: %v", err)
 	}
-	req, err := ctyun.CreatePolicy.Decode(example)
+	req, err := ctyun.CreatePolicy.Decode(context.Background(), example)
 	if err != nil {
 		t.Fatalf("the page's example %s is refused: %v", example, err)
 	}

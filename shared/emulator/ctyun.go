@@ -141,7 +141,7 @@ func (e *Emulator) ctyunCreatePolicy(w http.ResponseWriter, r *http.Request, bod
 	}
 
 	var b ctyun.PolicyBody
-	vs := validate.Decode(body, &b)
+	vs := validate.Decode(r.Context(), body, &b)
 	if vs == nil {
 		var rep validate.Report
 		rep.RequiredString("clientToken", &b.ClientToken)

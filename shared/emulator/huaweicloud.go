@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -140,9 +141,9 @@ type huaweiValidatable[P any] interface {
 }
 
 // huaweiDecodeBody decodes the wire body strictly and runs the client's own rules on it.
-func huaweiDecodeBody[P any, PP huaweiValidatable[P]](body []byte) (*P, []validate.Violation) {
+func huaweiDecodeBody[P any, PP huaweiValidatable[P]](ctx context.Context, body []byte) (*P, []validate.Violation) {
 	var b huaweicloud.Body[P]
-	if vs := validate.Decode(body, &b); vs != nil {
+	if vs := validate.Decode(ctx, body, &b); vs != nil {
 		return nil, vs
 	}
 	var v validate.Report
@@ -155,8 +156,8 @@ func huaweiDecodeBody[P any, PP huaweiValidatable[P]](body []byte) (*P, []valida
 	return b.Pool, nil
 }
 
-func huaweiDecodeV2(body []byte) (huaweiDecoded, []validate.Violation) {
-	p, vs := huaweiDecodeBody[huaweicloud.Pool](body)
+func huaweiDecodeV2(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.Pool](ctx, body)
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
@@ -168,8 +169,8 @@ func huaweiDecodeV2(body []byte) (huaweiDecoded, []validate.Violation) {
 	}}, nil
 }
 
-func huaweiDecodeLbaas(body []byte) (huaweiDecoded, []validate.Violation) {
-	p, vs := huaweiDecodeBody[huaweicloud.LbaasPool](body)
+func huaweiDecodeLbaas(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.LbaasPool](ctx, body)
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
@@ -220,8 +221,8 @@ func huaweiSessionPersistence(sp *huaweicloud.SessionPersistence, protocol strin
 	return map[string]any{"type": sp.Type, "cookie_name": cookie, "persistence_timeout": timeout}
 }
 
-func huaweiDecodeV3(body []byte) (huaweiDecoded, []validate.Violation) {
-	p, vs := huaweiDecodeBody[huaweicloud.MasterSlavePool](body)
+func huaweiDecodeV3(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.MasterSlavePool](ctx, body)
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
@@ -313,12 +314,12 @@ func huaweiV3Answer(p *huaweicloud.MasterSlavePool, id, project string, created 
 
 // huaweiCreate is the create handler shared by the three APIs.
 func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []byte, api, pathProject string,
-	decode func([]byte) (huaweiDecoded, []validate.Violation)) {
+	decode func(context.Context, []byte) (huaweiDecoded, []validate.Violation)) {
 	project := e.huaweiAuth(w, r, body, pathProject)
 	if project == "" {
 		return
 	}
-	p, vs := decode(body)
+	p, vs := decode(r.Context(), body)
 	if vs != nil {
 		// ELB.9805 says a field is missing; any other broken rule makes it ELB.8902.
 		code := "ELB.9805"

@@ -111,7 +111,7 @@ func (e *Emulator) jdCreateBackend(w http.ResponseWriter, r *http.Request, body 
 	}
 	region := r.PathValue("regionId")
 	var b jdcloud.CreateBackendBody
-	if vs := validate.Decode(body, &b); vs != nil {
+	if vs := validate.Decode(r.Context(), body, &b); vs != nil {
 		jdInvalid(w, vs)
 		return
 	}

@@ -625,7 +625,7 @@ func TestConfig(t *testing.T) {
 
 func mustDecode(t *testing.T, api, raw string) op.Request {
 	t.Helper()
-	r, err := ops[api].Decode([]byte(raw))
+	r, err := ops[api].Decode(context.Background(), []byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package huaweicloud_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -25,7 +26,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"pool":{"members":[{},{},{}]}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, api := range all {
-			req, err := ops[api].Decode(raw)
+			req, err := ops[api].Decode(context.Background(), raw)
 			if err != nil {
 				continue
 			}
@@ -59,7 +60,7 @@ func roundTrip[P any, PP checked[P]](t *testing.T, pool *P) ([]byte, []validate.
 		t.Fatal(err)
 	}
 	var back huaweicloud.Body[P]
-	if vs := validate.Decode(wire, &back); vs != nil {
+	if vs := validate.Decode(context.Background(), wire, &back); vs != nil {
 		return wire, vs
 	}
 	var v validate.Report

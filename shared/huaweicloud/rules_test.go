@@ -2,6 +2,7 @@ package huaweicloud_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -344,7 +345,7 @@ func setPath(node any, steps []step, e edit) any {
 // violationFields decodes raw with the operation and returns the violation paths, sorted.
 func violationFields(t *testing.T, o op.Operation, raw []byte) []string {
 	t.Helper()
-	_, err := o.Decode(raw)
+	_, err := o.Decode(context.Background(), raw)
 	if err == nil {
 		return nil
 	}

@@ -20,7 +20,7 @@ func BenchmarkSignValidateEncode(b *testing.B) {
 	s := &jdsign.Signer{Credentials: jdsign.Credentials{AccessKey: "AK", SecretKey: "SK"}, Service: "lb", Region: "cn-north-1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		req, err := jdcloud.CreateBackend.Decode(raw)
+		req, err := jdcloud.CreateBackend.Decode(context.Background(), raw)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -47,7 +47,7 @@ func newEmulator(t testing.TB, mutate func(*jdcloud.Config)) (*emulator.Emulator
 
 func decode(t testing.TB, patch string) *jdcloud.CreateBackendRequest {
 	t.Helper()
-	req, err := jdcloud.CreateBackend.Decode(patched(t, patch))
+	req, err := jdcloud.CreateBackend.Decode(context.Background(), patched(t, patch))
 	if err != nil {
 		t.Fatal(err)
 	}

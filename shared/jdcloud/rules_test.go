@@ -2,6 +2,7 @@ package jdcloud_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -153,10 +154,10 @@ func fields(vs []validate.Violation) []string {
 func TestRules(t *testing.T) {
 	for _, r := range rules {
 		t.Run(r.id, func(t *testing.T) {
-			if _, err := jdcloud.CreateBackend.Decode(patched(t, r.valid)); err != nil {
+			if _, err := jdcloud.CreateBackend.Decode(context.Background(), patched(t, r.valid)); err != nil {
 				t.Errorf("valid %s refused: %v", r.valid, err)
 			}
-			_, err := jdcloud.CreateBackend.Decode(patched(t, r.invalid))
+			_, err := jdcloud.CreateBackend.Decode(context.Background(), patched(t, r.invalid))
 			if err == nil {
 				t.Fatalf("invalid %s accepted", r.invalid)
 			}
@@ -171,7 +172,7 @@ func TestRulesAllReportedTogether(t *testing.T) {
 	raw := patched(t, `{"regionId":"x","backendName":"a b","port":70000,"algorithm":"Random",`+
 		`"targetGroupIds":["tg-1"],"agIds":["ag-1"],"httpForwardedHost":true,`+
 		`"healthCheckSpec":{"protocol":"Icmp","intervalSeconds":1,"httpCode":["600"]}}`)
-	_, err := jdcloud.CreateBackend.Decode(raw)
+	_, err := jdcloud.CreateBackend.Decode(context.Background(), raw)
 	got := fields(violationsOf(t, err))
 	want := []string{"regionId", "backendName", "port", "algorithm", "agIds", "httpForwardedHost",
 		"healthCheckSpec.protocol", "healthCheckSpec.intervalSeconds", "healthCheckSpec.httpCode",
@@ -185,7 +186,7 @@ func TestRulesAllReportedTogether(t *testing.T) {
 
 func TestDecodeNotAnObject(t *testing.T) {
 	for _, raw := range []string{`[]`, `"backend"`, `42`, `null`, `{`, ``, `{} {}`} {
-		_, err := jdcloud.CreateBackend.Decode([]byte(raw))
+		_, err := jdcloud.CreateBackend.Decode(context.Background(), []byte(raw))
 		vs := violationsOf(t, err)
 		if len(vs) != 1 || vs[0].Field != "" {
 			t.Errorf("Decode(%q) violations %v, want one at field \"\"", raw, vs)
@@ -198,7 +199,7 @@ func TestDecodeNotAnObject(t *testing.T) {
 func TestWireBody(t *testing.T) {
 	raw := patched(t, `{"idempotencyKey":"k","dryRun":true,"proxyProtocol":false,"connectionDrainingSeconds":0,`+
 		`"healthCheckSpec":{"port":0}}`)
-	req, err := jdcloud.CreateBackend.Decode(raw)
+	req, err := jdcloud.CreateBackend.Decode(context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		req, err := jdcloud.CreateBackend.Decode(raw)
+		req, err := jdcloud.CreateBackend.Decode(context.Background(), raw)
 		isObject := isJSONObject(raw)
 		if err != nil {
 			var e *op.Error
@@ -286,7 +287,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 		var back jdcloud.CreateBackendBody
-		if vs := validate.Decode(wire, &back); vs != nil {
+		if vs := validate.Decode(context.Background(), wire, &back); vs != nil {
 			t.Fatalf("wire body %s does not decode: %v", wire, vs)
 		}
 		var rep validate.Report

@@ -117,13 +117,13 @@ func Wrap(kind Kind, err error, msg string) *Error {
 }
 
 // Invalid returns the validation error for a list of violations: the message is the first
-// violation (with a count of the rest), the list carries all of them.
+// violation (with a count of the rest, those the list leaves out too), the list carries them.
 func Invalid(vs []validate.Violation) *Error {
 	msg := "invalid request"
 	if len(vs) > 0 {
 		msg = vs[0].String()
-		if len(vs) > 1 {
-			msg += sprintf(" (and %d more)", len(vs)-1)
+		if n := validate.Count(vs); n > 1 {
+			msg += sprintf(" (and %d more)", n-1)
 		}
 	}
 	return &Error{Kind: KindValidation, Message: msg, Violations: vs}

@@ -307,7 +307,7 @@ func TestRunIdempotencyKey(t *testing.T) {
 	}
 	// The hash must not leave the request without its common fields.
 	o := newTestOp()
-	req, err := o.Decode([]byte(`{"name":"x","replyTo":"https://a.example/","idempotencyKey":""}`))
+	req, err := o.Decode(context.Background(), []byte(`{"name":"x","replyTo":"https://a.example/","idempotencyKey":""}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestDecodePanicsWithoutCommon(t *testing.T) {
 		}
 	}()
 	s := &Spec[struct{ Name string }, int]{FunctionName: "bad"}
-	_, _ = s.Decode([]byte(`{}`))
+	_, _ = s.Decode(context.Background(), []byte(`{}`))
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -23,8 +23,10 @@ type Operation interface {
 	// Provider is "jdcloud", "huaweicloud" or "ctyun".
 	Provider() string
 	// Decode reads one request strictly and checks every documented rule, without touching
-	// the network. Its error is an *Error of kind validation listing every violation.
-	Decode(raw []byte) (Request, error)
+	// the network, in time linear in len(raw). Its error is an *Error of kind validation
+	// listing every violation (up to validate.MaxViolations, then how many more), or, when ctx
+	// ends first, of kind timeout.
+	Decode(ctx context.Context, raw []byte) (Request, error)
 	// Execute sends a request Decode returned.
 	Execute(ctx context.Context, req Request, call Call) (Outcome, error)
 }
@@ -99,7 +101,7 @@ type Runner struct {
 // the Idempotency-Key header, else a hash of the request itself (without the common fields),
 // so that the same request re-sent is recognised as the same creation.
 func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
-	req, err := o.Decode(raw)
+	req, err := o.Decode(ctx, raw)
 	if err != nil {
 		return Failure(o.Function(), o.Provider(), err)
 	}
@@ -218,31 +220,37 @@ func (s *Spec[R, C]) Function() string { return s.FunctionName }
 func (s *Spec[R, C]) Provider() string { return s.ProviderName }
 
 // Decode implements Operation.
-func (s *Spec[R, C]) Decode(raw []byte) (Request, error) {
+func (s *Spec[R, C]) Decode(ctx context.Context, raw []byte) (Request, error) {
 	r := new(R)
 	req, ok := any(r).(Request)
 	if !ok {
 		panic("op: request type of " + s.FunctionName + " does not embed op.Common")
 	}
-	decoded := validate.Decode(raw, r)
-	if !validate.Located(decoded) {
-		return nil, Invalid(decoded) // not a JSON object: there is nothing to check rules on
-	}
-	var v validate.Report
-	checkCommon(req.common(), &v)
-	s.Validate(r, &v)
 	// Every broken rule is reported, unknown and mistyped members first, then the rules that
 	// do not merely repeat them (a typo "protocl" also leaves "protocol" missing: both help).
-	all := decoded
-	for _, x := range v.Violations() {
-		if !validate.Covered(decoded, x.Field) {
-			all = append(all, x)
+	var v validate.Report
+	if !v.Decode(ctx, raw, r) {
+		if err := ctx.Err(); err != nil {
+			return nil, Wrap(kindOfEnd(err), err, "the request was not read before the invocation ended: "+err.Error())
 		}
+		// Not a JSON object, or too broken for its rules to be worth checking.
+		return nil, Invalid(v.Violations())
 	}
-	if len(all) > 0 {
-		return nil, Invalid(all)
+	checkCommon(req.common(), &v)
+	s.Validate(r, &v)
+	if !v.OK() {
+		return nil, Invalid(v.Violations())
 	}
 	return req, nil
+}
+
+// kindOfEnd classifies a context's end as AsError does: a deadline is a timeout, a
+// cancellation (the caller went away) is unavailable.
+func kindOfEnd(err error) Kind {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return KindTimeout
+	}
+	return KindUnavailable
 }
 
 // Execute implements Operation.

@@ -284,4 +284,4 @@ type unconfigured struct {
 	err *op.Error
 }
 
-func (u unconfigured) Decode([]byte) (op.Request, error) { return nil, u.err }
+func (u unconfigured) Decode(context.Context, []byte) (op.Request, error) { return nil, u.err }

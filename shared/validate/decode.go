@@ -1,337 +1,645 @@
 package validate
 
 import (
-	"bytes"
+	"context"
 	"encoding"
 	"encoding/json"
-	"fmt"
-	"io"
+	"errors"
+	"hash/maphash"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 )
 
-// Decode parses data into v (a pointer to a struct) strictly. Unlike encoding/json it
-// reports every problem rather than the first, each with the JSON path of the field as the
-// user wrote it: a body that is not a JSON object (field ""), an unknown member (matched
-// exactly: encoding/json would silently accept "Protocol" for "protocol"), a member repeated
-// within one object, and a value of the wrong JSON type or out of the Go type's range. A JSON
-// null leaves the field unset. Violations come in a stable order: repeated members first,
-// then the rest by member name, depth first, array items by index.
+// Decode parses data into v (a pointer to a struct) strictly, in one pass. Unlike
+// encoding/json it reports every problem rather than the first, each with the JSON path of the
+// field as the user wrote it: a body that is not a JSON object (field ""), an unknown member
+// (matched exactly: encoding/json would silently accept "Protocol" for "protocol"), a member
+// repeated within one object, and a value of the wrong JSON type or out of the Go type's range.
+// A JSON null leaves the field unset. Violations come in a stable order: repeated members
+// first, then the rest by member name, depth first, array items by index.
+//
+// The cost is linear in len(data) and the memory bounded by what v holds: an unknown member
+// is read past without being built, at most MaxViolations violations are listed (then
+// Omitted, counting the rest), and Decode stops when ctx ends (the violation of field "" then
+// carries ctx's error).
 //
 // When Decode returns no violations, v holds the request. When it returns violations that all
 // name a field (the body is a JSON object), v still holds what could be read, as encoding/json
-// reads it: unknown members skipped, mistyped fields unset. The caller can then check its rules
-// too and report everything at once (see Covered). A violation of field "" (not JSON, not an
-// object) leaves v untouched.
-func Decode(data []byte, v any) []Violation {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
+// reads it: unknown members skipped, mistyped fields unset, of a repeated member the last. The
+// caller can then check its rules too and report everything at once (see Report.Decode). A
+// violation of field "" (not JSON, not an object, too many violations, ctx ended) leaves v
+// untouched.
+func Decode(ctx context.Context, data []byte, v any) []Violation {
 	var r Report
-	tree, err := readTree(dec, "", &r, 0)
-	if err != nil {
-		if err == io.EOF {
-			return []Violation{{Field: "", Message: "request is empty: want a JSON object"}}
-		}
-		if err == io.ErrUnexpectedEOF {
-			return []Violation{{Field: "", Message: "request is not valid JSON: unexpected end of input"}}
-		}
-		return []Violation{{Field: "", Message: "request is not valid JSON: " + jsonErrorText(err)}}
+	r.Decode(ctx, data, v)
+	return r.Violations()
+}
+
+// Decode decodes data into v as Decode does, recording the violations, and reports whether v
+// holds what could be read (every violation names a field). Rules checked afterwards into r
+// are not recorded at or under a field decoding already refused: a mistyped field is not
+// also missing.
+func (r *Report) Decode(ctx context.Context, data []byte, v any) bool {
+	vs := decode(ctx, data, v)
+	r.Add(vs...)
+	if !Located(vs) {
+		return false
 	}
-	// Anything but white space after the value is an error; dec.More alone would miss a
-	// stray '}' or ']'.
-	if _, err := dec.Token(); err != io.EOF {
+	r.decoded = vs
+	return true
+}
+
+func decode(ctx context.Context, data []byte, v any) []Violation {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		panic("validate: Decode needs a non-nil pointer, got " + rv.Type().String())
+	}
+	d := decoder{s: scanner{data: data, ctx: ctx}}
+	c := d.s.skipSpace()
+	if d.s.pos == len(data) {
+		return []Violation{{Field: "", Message: "request is empty: want a JSON object"}}
+	}
+	var got string
+	target := reflect.New(rv.Type().Elem()) // filled, then stored in v only when usable
+	if c == '{' {
+		d.value(codecOf(target.Type().Elem()), target.Elem())
+	} else {
+		got = d.s.kind()
+		d.s.skip(0)
+	}
+	if err := d.s.err; err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return []Violation{{Field: "", Message: "request could not be decoded: " + err.Error()}}
+		}
+		return []Violation{{Field: "", Message: "request is not valid JSON: " + err.Error()}}
+	}
+	// Anything but white space after the value is an error, a stray '}' or ']' too.
+	if d.s.skipSpace(); d.s.pos < len(data) {
 		return []Violation{{Field: "", Message: "request has data after the JSON object"}}
 	}
-	if _, ok := tree.(map[string]any); !ok {
-		return []Violation{{Field: "", Message: "request must be a JSON object, got " + jsonKind(tree)}}
+	if got != "" {
+		return []Violation{{Field: "", Message: "request must be a JSON object, got " + got}}
 	}
-	check(&r, tree, reflect.TypeOf(v).Elem(), "")
-	if !r.OK() {
-		// Best effort, for the rules: Unmarshal skips what does not fit and goes on.
-		_ = json.Unmarshal(data, v)
-		return r.Violations()
+	vs := d.found.violations()
+	if !d.found.overflow {
+		rv.Elem().Set(target.Elem())
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		// check accepts only what Unmarshal accepts, so this means the two disagree: report it
-		// rather than panic or continue with a half-filled request.
-		return []Violation{{Field: "", Message: "request could not be decoded: " + err.Error()}}
-	}
-	return nil
+	return vs
 }
 
-// maxDepth bounds nesting, as encoding/json does, so a hostile body cannot exhaust the stack.
-const maxDepth = 1000
-
-// readTree reads one JSON value token by token, as Decoder.Decode into an any would (numbers
-// as json.Number), and also reports a member name repeated within one object: encoding/json
-// keeps the last and merges nested objects, so the first occurrence (a typo in it, say) would
-// be silently ignored.
-func readTree(dec *json.Decoder, path string, r *Report, depth int) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return tok, nil
-	}
-	value, err := readComposite(dec, delim, path, r, depth)
-	if err == io.EOF { // inside a value, the end of input is a syntax error
-		err = io.ErrUnexpectedEOF
-	}
-	return value, err
+// decoder is one Decode: the scanner, the path to the value being read, and what was found.
+type decoder struct {
+	s      scanner
+	frames []frame
+	found  collector
+	depth  int
+	// seen holds, for every object being read, the violations found under each of its
+	// members' last occurrence (-1: not seen yet), to tell a repeat and withdraw them.
+	seen []int
 }
 
-func readComposite(dec *json.Decoder, delim json.Delim, path string, r *Report, depth int) (any, error) {
-	if depth >= maxDepth {
-		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
+// build reports whether to store what is read into v: not when there is no v (a value read
+// only to be judged), nor once the request is too broken for its value to be used.
+func (d *decoder) build(v reflect.Value) bool { return v.IsValid() && !d.found.overflow }
+
+// violation records msg at the current path.
+func (d *decoder) violation(msg string) {
+	if d.found.wants(d.frames) {
+		d.found.add(d.frames, msg)
 	}
-	switch delim {
-	case '{':
-		obj := map[string]any{}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			name, _ := tok.(string) // the decoder accepts only strings here
-			value, err := readTree(dec, Join(path, name), r, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			if _, dup := obj[name]; dup {
-				r.Addf(Join(path, name), "appears more than once")
-			}
-			obj[name] = value
-		}
-		_, err := dec.Token() // '}'
-		return obj, err
-	case '[':
-		arr := []any{}
-		for i := 0; dec.More(); i++ {
-			value, err := readTree(dec, Index(path, i), r, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, value)
-		}
-		_, err := dec.Token() // ']'
-		return arr, err
-	}
-	return nil, fmt.Errorf("unexpected %v", delim) // the decoder reports this itself
 }
 
-func jsonErrorText(err error) string {
-	if se, ok := err.(*json.SyntaxError); ok {
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+// wrong records a value of the wrong JSON type at the current path, and reads past it.
+func (d *decoder) wrong(want string) {
+	if d.found.wants(d.frames) {
+		d.found.add(d.frames, "must be "+want+", got "+d.s.kind())
 	}
-	return err.Error()
+	d.s.skip(d.depth)
 }
 
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
+// numberProblem records a number the field cannot hold, quoting it.
+func (d *decoder) numberProblem(prefix string, num []byte) {
+	if d.found.wants(d.frames) {
+		d.found.add(d.frames, prefix+clip(string(num), 40))
+	}
+}
 
-// check walks the decoded tree against t, recording violations into r.
-func check(r *Report, value any, t reflect.Type, path string) {
-	if value == nil { // JSON null: the field stays unset, which the rules then judge
+func (d *decoder) push(f frame) { d.frames = append(d.frames, f) }
+func (d *decoder) pop()         { d.frames = d.frames[:len(d.frames)-1] }
+
+// value reads one value (after white space) into v as c says; v may be invalid (read only to
+// judge).
+func (d *decoder) value(c *codec, v reflect.Value) {
+	s := &d.s
+	if s.err != nil || !s.tick() {
 		return
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == rawMessageType || t.Kind() == reflect.Interface {
-		return
-	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
-		checkUnmarshaler(r, value, t, path)
-		return
-	}
-	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		checkTextUnmarshaler(r, value, t, path)
-		return
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := value.(map[string]any)
-		if !ok {
-			r.Addf(path, "must be an object, got %s", jsonKind(value))
-			return
-		}
-		fields := fieldsOf(t)
-		for _, name := range sortedKeys(obj) {
-			f, ok := fields[name]
-			if !ok {
-				r.Addf(Join(path, name), "unknown field")
-				continue
+	ch := s.skipSpace()
+	if ch == 'n' && c.kind != kindUnmarshalJSON {
+		// null leaves the field unset (a Go nil where there can be one), as encoding/json does.
+		s.literal("null")
+		if d.build(v) {
+			switch v.Kind() {
+			case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+				v.SetZero()
 			}
-			check(r, obj[name], f, Join(path, name))
 		}
-	case reflect.Slice:
-		arr, ok := value.([]any)
-		if !ok {
-			r.Addf(path, "must be an array, got %s", jsonKind(value))
+		return
+	}
+	switch c.kind {
+	case kindPointer:
+		if d.build(v) {
+			if v.IsNil() {
+				v.Set(reflect.New(c.typ.Elem()))
+			}
+			v = v.Elem()
+		} else {
+			v = reflect.Value{}
+		}
+		d.value(c.elem, v)
+	case kindStruct:
+		if ch != '{' {
+			d.wrong("an object")
 			return
 		}
-		for i, item := range arr {
-			check(r, item, t.Elem(), Index(path, i))
-		}
-	case reflect.String:
-		if _, ok := value.(string); !ok {
-			r.Addf(path, "must be a string, got %s", jsonKind(value))
-		}
-	case reflect.Bool:
-		if _, ok := value.(bool); !ok {
-			r.Addf(path, "must be a boolean, got %s", jsonKind(value))
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, ok := value.(json.Number)
-		if !ok {
-			r.Addf(path, "must be an integer, got %s", jsonKind(value))
+		d.object(c, v)
+	case kindMap:
+		if ch != '{' {
+			d.wrong("an object")
 			return
 		}
-		if !isInteger(n) {
-			r.Addf(path, "must be an integer, got %s", n)
+		if c.elem == nil {
+			d.violation("has an unsupported type") // a programming error in a request type
+			s.skip(d.depth)
 			return
 		}
-		i, err := n.Int64()
-		bits := t.Bits()
-		if err != nil || (bits < 64 && (i < -1<<(bits-1) || i > 1<<(bits-1)-1)) {
-			r.Addf(path, "is out of range, got %s", n)
-		}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, ok := value.(json.Number)
-		if !ok || !isInteger(n) {
-			r.Addf(path, "must be an integer, got %s", jsonKind(value))
+		d.mapObject(c, v)
+	case kindSlice:
+		if ch != '[' {
+			d.wrong("an array")
 			return
 		}
-		if _, err := strconv.ParseUint(string(n), 10, t.Bits()); err != nil {
-			r.Addf(path, "is out of range, got %s", n)
-		}
-	case reflect.Float32, reflect.Float64:
-		n, ok := value.(json.Number)
-		if !ok {
-			r.Addf(path, "must be a number, got %s", jsonKind(value))
+		d.array(c, v)
+	case kindString:
+		if ch != '"' {
+			d.wrong("a string")
 			return
 		}
-		if _, err := strconv.ParseFloat(string(n), t.Bits()); err != nil {
-			r.Addf(path, "is out of range, got %s", n)
+		b := s.str()
+		if d.build(v) && s.err == nil {
+			v.SetString(string(b))
 		}
-	case reflect.Map:
-		obj, ok := value.(map[string]any)
-		if !ok {
-			r.Addf(path, "must be an object, got %s", jsonKind(value))
+	case kindBool:
+		if ch != 't' && ch != 'f' {
+			d.wrong("a boolean")
 			return
 		}
-		if t.Key().Kind() != reflect.String {
-			r.Addf(path, "has an unsupported type") // a programming error in a request type
+		word := "false"
+		if ch == 't' {
+			word = "true"
+		}
+		s.literal(word)
+		if d.build(v) && s.err == nil {
+			v.SetBool(ch == 't')
+		}
+	case kindInt, kindUint, kindFloat:
+		d.number(c, v, ch)
+	case kindInterface, kindUnmarshalJSON:
+		start := s.pos
+		s.skip(d.depth)
+		if s.err != nil {
 			return
 		}
-		for _, name := range sortedKeys(obj) {
-			check(r, obj[name], t.Elem(), Join(path, name))
+		raw := s.data[start:s.pos]
+		if c.kind == kindInterface {
+			if d.build(v) {
+				_ = json.Unmarshal(raw, v.Addr().Interface()) // raw is valid JSON: any takes it
+			}
+			return
+		}
+		if !d.build(v) {
+			v = reflect.New(c.typ).Elem()
+		}
+		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+			d.violation("is not valid: " + err.Error())
+		}
+	case kindUnmarshalText:
+		if ch != '"' {
+			d.wrong("a string")
+			return
+		}
+		b := s.str()
+		if s.err != nil {
+			return
+		}
+		if !d.build(v) {
+			v = reflect.New(c.typ).Elem()
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(string(b))); err != nil {
+			d.violation("is not valid: " + err.Error())
 		}
 	default:
-		r.Addf(path, "has an unsupported type") // a programming error in a request type
+		d.violation("has an unsupported type") // a programming error in a request type
+		s.skip(d.depth)
 	}
 }
 
+// number reads a number into an integer or floating-point field, as encoding/json accepts it.
+func (d *decoder) number(c *codec, v reflect.Value, ch byte) {
+	want := "an integer"
+	if c.kind == kindFloat {
+		want = "a number"
+	}
+	if ch != '-' && (ch < '0' || ch > '9') {
+		d.wrong(want)
+		return
+	}
+	num := d.s.number()
+	if d.s.err != nil {
+		return
+	}
+	text := string(num) // strconv needs a string; short, and on the stack when it does not escape
+	integer := !strings.ContainsAny(text, ".eE")
+	switch c.kind {
+	case kindInt:
+		if !integer {
+			d.numberProblem("must be an integer, got ", num)
+			return
+		}
+		n, err := strconv.ParseInt(text, 10, c.bits)
+		if err != nil {
+			d.numberProblem("is out of range, got ", num)
+			return
+		}
+		if d.build(v) {
+			v.SetInt(n)
+		}
+	case kindUint:
+		if !integer {
+			d.violation("must be an integer, got a number")
+			return
+		}
+		n, err := strconv.ParseUint(text, 10, c.bits)
+		if err != nil {
+			d.numberProblem("is out of range, got ", num)
+			return
+		}
+		if d.build(v) {
+			v.SetUint(n)
+		}
+	case kindFloat:
+		f, err := strconv.ParseFloat(text, c.bits)
+		if err != nil {
+			d.numberProblem("is out of range, got ", num)
+			return
+		}
+		if d.build(v) {
+			v.SetFloat(f)
+		}
+	}
+}
+
+// open enters an object or array (pos at its delimiter), bounding the nesting.
+func (d *decoder) open() bool {
+	if d.depth >= maxDepth {
+		d.s.fail("nested deeper than %d levels", maxDepth)
+		return false
+	}
+	d.depth++
+	d.s.pos++
+	return true
+}
+
+// object reads a JSON object into the struct v.
+func (d *decoder) object(c *codec, v reflect.Value) {
+	s := &d.s
+	if !d.open() {
+		return
+	}
+	defer func() { d.depth-- }()
+	base := len(d.seen)
+	for range c.fields {
+		d.seen = append(d.seen, -1)
+	}
+	defer func() { d.seen = d.seen[:base] }()
+	var unknown nameSet
+	for first := true; s.more('}', first); first = false {
+		nameAt := s.pos
+		name := s.str()
+		if !s.expect(':', "after object key") {
+			return
+		}
+		i, ok := c.byName[string(name)]
+		if !ok {
+			// Not a field: read past the value without building it.
+			d.push(frame{name: name, index: -1})
+			if unknown.repeated(s, name, nameAt) {
+				d.found.dup(d.frames)
+			} else {
+				d.violation("unknown field")
+			}
+			d.pop()
+			s.skip(d.depth)
+			continue
+		}
+		f := &c.fields[i]
+		d.push(frame{name: f.nameBytes, index: -1})
+		fv := reflect.Value{}
+		if d.build(v) {
+			fv = fieldOf(v, f.index)
+		}
+		before := d.seen[base+i]
+		if before >= 0 {
+			// Only the last occurrence is judged, and kept.
+			d.found.withdraw(d.frames, before)
+			if d.build(fv) {
+				fv.SetZero()
+			}
+		}
+		n := d.found.nSorted
+		d.value(f.codec, fv)
+		d.seen[base+i] = d.found.nSorted - n
+		if before >= 0 {
+			d.found.dup(d.frames)
+		}
+		d.pop()
+	}
+}
+
+// mapObject reads a JSON object into the map v (string keys).
+func (d *decoder) mapObject(c *codec, v reflect.Value) {
+	s := &d.s
+	if !d.open() {
+		return
+	}
+	defer func() { d.depth-- }()
+	if d.build(v) && v.IsNil() {
+		v.Set(reflect.MakeMap(c.typ))
+	}
+	var found map[string]int // violations under each key, to withdraw them on a repeat
+	var keys nameSet
+	for first := true; s.more('}', first); first = false {
+		nameAt := s.pos
+		name := s.str()
+		if !s.expect(':', "after object key") {
+			return
+		}
+		key := string(name) // a frame outlives the scratch the name may be in
+		d.push(frame{name: []byte(key), index: -1})
+		repeated := keys.repeated(s, name, nameAt)
+		if repeated {
+			d.found.withdraw(d.frames, found[key])
+		}
+		n := d.found.nSorted
+		var elem reflect.Value
+		if d.build(v) {
+			elem = reflect.New(c.typ.Elem()).Elem()
+		}
+		d.value(c.elem, elem)
+		if k := d.found.nSorted - n; k > 0 || repeated {
+			if found == nil {
+				found = map[string]int{}
+			}
+			found[key] = k
+		}
+		if d.build(v) {
+			v.SetMapIndex(reflect.ValueOf(key).Convert(c.typ.Key()), elem)
+		}
+		if repeated {
+			d.found.dup(d.frames)
+		}
+		d.pop()
+	}
+}
+
+// array reads a JSON array into the slice v.
+func (d *decoder) array(c *codec, v reflect.Value) {
+	s := &d.s
+	if !d.open() {
+		return
+	}
+	defer func() { d.depth-- }()
+	i := 0
+	for first := true; s.more(']', first); first = false {
+		var item reflect.Value
+		if d.build(v) {
+			if i >= v.Cap() {
+				v.Grow(1)
+			}
+			v.SetLen(i + 1)
+			item = v.Index(i)
+			item.SetZero() // a repeated member reuses the slice, as encoding/json does
+		}
+		d.push(frame{index: i})
+		d.value(c.elem, item)
+		d.pop()
+		i++
+	}
+	if d.build(v) {
+		if i == 0 {
+			v.Set(reflect.MakeSlice(c.typ, 0, 0)) // [] is empty, not absent
+		} else {
+			v.SetLen(i)
+		}
+	}
+}
+
+// fieldOf returns the field of struct v at index, allocating embedded structs reached through
+// nil pointers; an invalid Value when one cannot be set (an unexported embedded pointer).
+func fieldOf(v reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				if !v.CanSet() {
+					return reflect.Value{}
+				}
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
+}
+
+// nameSet tells a member name repeated within one object. It keeps a hash and the offset of
+// each name, not the name: a name matching a hash is read again from the input to compare.
+type nameSet struct {
+	first int // offset of the first name + 1 (0: none yet), so one name costs no map
+	at    map[uint64][]int
+}
+
+var nameSeed = maphash.MakeSeed()
+
+// repeated adds name (read at offset at) and reports whether the object already had it.
+func (n *nameSet) repeated(s *scanner, name []byte, at int) bool {
+	if n.first == 0 {
+		n.first = at + 1
+		return false
+	}
+	if n.at == nil {
+		n.at = map[uint64][]int{}
+		n.add(s, s.reread(n.first-1), n.first-1)
+	}
+	h := maphash.Bytes(nameSeed, name)
+	for _, off := range n.at[h] {
+		if string(s.reread(off)) == string(name) {
+			return true
+		}
+	}
+	n.at[h] = append(n.at[h], at)
+	return false
+}
+
+func (n *nameSet) add(s *scanner, name []byte, at int) {
+	h := maphash.Bytes(nameSeed, name)
+	n.at[h] = append(n.at[h], at)
+}
+
+// reread returns the text of the string token at offset at, which was read before. It does
+// not disturb the scan (nor scratch: the current name may be there).
+func (s *scanner) reread(at int) []byte {
+	again := scanner{data: s.data, pos: at}
+	return again.str()
+}
+
+// A codec is how to decode into one Go type, worked out once per type.
+type codec struct {
+	kind codecKind
+	typ  reflect.Type
+	elem *codec // pointer, slice and map element
+	bits int    // numbers
+	// fields and byName: a struct's JSON members.
+	fields []field
+	byName map[string]int
+}
+
+type field struct {
+	name      string
+	nameBytes []byte
+	index     []int // as reflect.Value.FieldByIndex, through embedded structs
+	codec     *codec
+}
+
+type codecKind uint8
+
+const (
+	kindUnsupported codecKind = iota
+	kindPointer
+	kindInterface
+	kindUnmarshalJSON
+	kindUnmarshalText
+	kindStruct
+	kindMap
+	kindSlice
+	kindString
+	kindBool
+	kindInt
+	kindUint
+	kindFloat
+)
+
 var (
+	codecs   sync.Map // reflect.Type → *codec
+	codecsMu sync.Mutex
+
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-// checkUnmarshaler lets a type that decodes itself (a custom enum, a time) judge its value,
-// reporting its refusal at path rather than as an error of the whole request.
-func checkUnmarshaler(r *Report, value any, t reflect.Type, path string) {
-	raw, err := json.Marshal(value) // json.Number marshals as written
-	if err != nil {
-		r.Addf(path, "cannot be decoded: %v", err)
-		return
+// codecOf returns the codec of t, building it (and those of the types it holds) on first use.
+func codecOf(t reflect.Type) *codec {
+	if c, ok := codecs.Load(t); ok {
+		return c.(*codec)
 	}
-	if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
-		r.Addf(path, "is not valid: %v", err)
+	codecsMu.Lock()
+	defer codecsMu.Unlock()
+	building := map[reflect.Type]*codec{}
+	c := buildCodec(t, building)
+	for t, c := range building {
+		codecs.LoadOrStore(t, c)
 	}
+	return c
 }
 
-// checkTextUnmarshaler does the same for a type that encoding/json decodes from a string.
-func checkTextUnmarshaler(r *Report, value any, t reflect.Type, path string) {
-	s, ok := value.(string)
-	if !ok {
-		r.Addf(path, "must be a string, got %s", jsonKind(value))
-		return
+func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
+	if c, ok := codecs.Load(t); ok {
+		return c.(*codec)
 	}
-	if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-		r.Addf(path, "is not valid: %v", err)
+	if c, ok := building[t]; ok {
+		return c // a recursive type: filled in below, before anyone decodes with it
 	}
-}
-
-// isInteger reports whether n is written without a fraction or exponent, as encoding/json
-// requires for an integer field.
-func isInteger(n json.Number) bool { return !strings.ContainsAny(string(n), ".eE") }
-
-func jsonKind(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		if !isInteger(v) {
-			return "a number"
+	c := &codec{typ: t}
+	building[t] = c
+	switch {
+	case t.Kind() == reflect.Pointer:
+		c.kind, c.elem = kindPointer, buildCodec(t.Elem(), building)
+	case reflect.PointerTo(t).Implements(jsonUnmarshalerType):
+		c.kind = kindUnmarshalJSON // a type that decodes itself (json.RawMessage, a time) judges its value
+	case reflect.PointerTo(t).Implements(textUnmarshalerType):
+		c.kind = kindUnmarshalText
+	case t.Kind() == reflect.Interface:
+		if t.NumMethod() == 0 {
+			c.kind = kindInterface
 		}
-		return "an integer"
+	case t.Kind() == reflect.Struct:
+		c.kind = kindStruct
+		c.fields = fieldsOf(t, building)
+		c.byName = make(map[string]int, len(c.fields))
+		for i, f := range c.fields {
+			c.byName[f.name] = i
+		}
+	case t.Kind() == reflect.Map:
+		c.kind = kindMap
+		if t.Key().Kind() == reflect.String {
+			c.elem = buildCodec(t.Elem(), building)
+		}
+	case t.Kind() == reflect.Slice:
+		c.kind, c.elem = kindSlice, buildCodec(t.Elem(), building)
+	case t.Kind() == reflect.String:
+		c.kind = kindString
+	case t.Kind() == reflect.Bool:
+		c.kind = kindBool
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		c.kind, c.bits = kindInt, t.Bits()
+	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
+		c.kind, c.bits = kindUint, t.Bits()
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		c.kind, c.bits = kindFloat, t.Bits()
 	}
-	return fmt.Sprintf("%T", v)
+	return c
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// fieldsOf lists the JSON members of struct t, including those of embedded structs, following
+// encoding/json's tag rules. It walks t breadth first, so that, as in encoding/json, a field
+// declared at a shallower depth hides an embedded struct's field of the same name wherever it
+// is declared.
+func fieldsOf(t reflect.Type, building map[reflect.Type]*codec) []field {
+	type level struct {
+		t     reflect.Type
+		index []int
 	}
-	slices.Sort(keys) // stable reports; an object may have many members, so not quadratic
-	return keys
-}
-
-var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
-
-// fieldsOf maps the JSON names of t's fields, including those of embedded structs, to their
-// types, following encoding/json's tag rules.
-func fieldsOf(t reflect.Type) map[string]reflect.Type {
-	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]reflect.Type)
-	}
-	m := map[string]reflect.Type{}
-	collectFields(t, m)
-	fieldCache.Store(t, m)
-	return m
-}
-
-// collectFields walks t breadth first, so that, as in encoding/json, a field declared at a
-// shallower depth hides an embedded struct's field of the same name wherever it is declared.
-func collectFields(t reflect.Type, m map[string]reflect.Type) {
+	var fields []field
+	taken := map[string]bool{}
 	seen := map[reflect.Type]bool{}
-	for level := []reflect.Type{t}; len(level) > 0; {
-		var next []reflect.Type
-		found := map[string]reflect.Type{}
-		for _, st := range level {
-			if seen[st] {
+	for current := []level{{t, nil}}; len(current) > 0; {
+		var next []level
+		found := map[string]bool{}
+		var added []field
+		for _, l := range current {
+			if seen[l.t] {
 				continue
 			}
-			seen[st] = true
-			for i := range st.NumField() {
-				f := st.Field(i)
+			seen[l.t] = true
+			for i := range l.t.NumField() {
+				f := l.t.Field(i)
 				tag := f.Tag.Get("json")
 				if tag == "-" {
 					continue
 				}
+				index := append(append([]int(nil), l.index...), i)
 				name, _, _ := strings.Cut(tag, ",")
 				if f.Anonymous && name == "" {
 					ft := f.Type
@@ -339,7 +647,7 @@ func collectFields(t reflect.Type, m map[string]reflect.Type) {
 						ft = ft.Elem()
 					}
 					if ft.Kind() == reflect.Struct {
-						next = append(next, ft)
+						next = append(next, level{ft, index})
 						continue
 					}
 				}
@@ -349,19 +657,20 @@ func collectFields(t reflect.Type, m map[string]reflect.Type) {
 				if name == "" {
 					name = f.Name
 				}
-				if _, shallower := m[name]; shallower {
+				if taken[name] || found[name] {
 					continue
 				}
-				if _, dup := found[name]; !dup {
-					found[name] = f.Type
-				}
+				found[name] = true
+				added = append(added, field{name: name, nameBytes: []byte(name), index: index, codec: buildCodec(f.Type, building)})
 			}
 		}
-		for name, ft := range found {
-			m[name] = ft
+		for _, f := range added {
+			taken[f.name] = true
 		}
-		level = next
+		fields = append(fields, added...)
+		current = next
 	}
+	return fields
 }
 
 // Covered reports whether field lies at or under a field of vs: a rule broken at such a field

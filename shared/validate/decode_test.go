@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -8,6 +10,9 @@ import (
 	"testing"
 	"time"
 )
+
+// ctx is the context of every Decode here: none of these requests ends it.
+var ctx = context.Background()
 
 type member struct {
 	Address *string `json:"address,omitempty"`
@@ -148,7 +153,7 @@ func TestDecodeViolations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r request
-			got := Decode([]byte(tt.in), &r)
+			got := Decode(ctx, []byte(tt.in), &r)
 			if tt.want == nil {
 				if got != nil {
 					t.Fatalf("Decode(%s) = %v, want no violations", tt.in, got)
@@ -170,7 +175,7 @@ func TestDecodeViolations(t *testing.T) {
 func TestDecodeInvalidJSON(t *testing.T) {
 	for _, in := range []string{`{`, `{"a":}`, `{"a" 1}`, `{'a':1}`, `{"a":1,}`, `nul`, "\xff"} {
 		var r request
-		got := Decode([]byte(in), &r)
+		got := Decode(ctx, []byte(in), &r)
 		if len(got) != 1 || got[0].Field != "" || !strings.HasPrefix(got[0].Message, "request is not valid JSON: ") {
 			t.Errorf("Decode(%q) = %v, want one not-valid-JSON violation of field \"\"", in, got)
 		}
@@ -180,11 +185,11 @@ func TestDecodeInvalidJSON(t *testing.T) {
 func TestDecodeDepthBounded(t *testing.T) {
 	deep := `{"any":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
 	var p pool
-	if vs := Decode([]byte(deep), &p); len(vs) != 1 || vs[0].Field != "" {
+	if vs := Decode(ctx, []byte(deep), &p); len(vs) != 1 || vs[0].Field != "" {
 		t.Fatalf("Decode of 100000 nested arrays = %v, want one violation of field \"\"", vs)
 	}
 	ok := `{"any":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`
-	if vs := Decode([]byte(ok), &p); vs != nil {
+	if vs := Decode(ctx, []byte(ok), &p); vs != nil {
 		t.Fatalf("Decode of 100 nested arrays = %v", vs)
 	}
 }
@@ -194,7 +199,7 @@ func TestDecodeValues(t *testing.T) {
 	        "pool":{"name":"","members":[{"address":"10.0.0.1","protocol_port":0,"weight":null}],
 	                "healthCheckSpec":{"httpCode":[200,301]},"tags":{"a":"b"},"enabled":false}}`
 	var r request
-	if vs := Decode([]byte(in), &r); vs != nil {
+	if vs := Decode(ctx, []byte(in), &r); vs != nil {
 		t.Fatalf("Decode: %v", vs)
 	}
 	if r.Key != "k" || !r.DryRun || r.Region != "r" || r.Big != -1<<63 || r.Plain != 7 {
@@ -229,13 +234,13 @@ func TestDecodeShadowedEmbeddedField(t *testing.T) {
 		Name string `json:"name"`
 	}
 	var o outer
-	if vs := Decode([]byte(`{"name":"x"}`), &o); vs != nil {
+	if vs := Decode(ctx, []byte(`{"name":"x"}`), &o); vs != nil {
 		t.Fatalf("Decode: %v", vs)
 	}
 	if o.Name != "x" {
 		t.Errorf("Name = %q", o.Name)
 	}
-	if vs := Decode([]byte(`{"name":1}`), &o); len(vs) != 1 || vs[0].Field != "name" {
+	if vs := Decode(ctx, []byte(`{"name":1}`), &o); len(vs) != 1 || vs[0].Field != "name" {
 		t.Errorf("Decode of an integer for the outer string field = %v", vs)
 	}
 }
@@ -254,7 +259,7 @@ func TestDecodeSelfDecodingTypes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var c custom
-		vs := Decode([]byte(tt.in), &c)
+		vs := Decode(ctx, []byte(tt.in), &c)
 		switch {
 		case tt.field == "" && vs != nil:
 			t.Errorf("Decode(%s) = %v, want valid", tt.in, vs)
@@ -275,14 +280,26 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r request
-		vs := Decode(data, &r)
+		vs := Decode(ctx, data, &r)
 		if vs == nil {
-			// Whatever check accepted, encoding/json must accept as well.
+			// Whatever Decode accepted, encoding/json must accept as well, and read the same.
 			var again request
 			if err := json.Unmarshal(data, &again); err != nil {
 				t.Fatalf("Decode accepted %q, json.Unmarshal refused: %v", data, err)
 			}
+			if !reflect.DeepEqual(r, again) {
+				t.Fatalf("Decode(%q) read\n  %+v\njson.Unmarshal read\n  %+v", data, r, again)
+			}
 			return
+		}
+		// Syntax is judged as encoding/json judges it (but for the nesting bound).
+		notJSON := len(vs) == 1 && strings.HasPrefix(vs[0].Message, "request is not valid JSON")
+		trailing := len(vs) == 1 && vs[0].Message == "request has data after the JSON object"
+		if !notJSON && !trailing && !json.Valid(data) && len(bytes.TrimSpace(data)) > 0 {
+			t.Fatalf("Decode(%q) = %v, but json.Valid refuses it", data, vs)
+		}
+		if notJSON && json.Valid(data) && !strings.Contains(vs[0].Message, "nested deeper") {
+			t.Fatalf("Decode(%q) = %v, but json.Valid accepts it", data, vs)
 		}
 		for _, v := range vs {
 			if v.Message == "" {
@@ -297,8 +314,11 @@ func FuzzDecode(f *testing.F) {
 		if !Located(vs) && !reflect.DeepEqual(r, request{}) {
 			t.Fatalf("Decode(%q) filled the request though it reported %v", data, vs)
 		}
+		if len(vs) > MaxViolations+1 || (len(vs) == MaxViolations+1 && Count(vs) <= len(vs)) {
+			t.Fatalf("Decode(%q) listed %d violations", data, len(vs))
+		}
 		var c custom
-		_ = Decode(data, &c)
+		_ = Decode(ctx, data, &c)
 	})
 }
 
@@ -315,7 +335,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		var r request
-		if vs := Decode(raw, &r); vs != nil {
+		if vs := Decode(ctx, raw, &r); vs != nil {
 			b.Fatal(vs)
 		}
 	}

@@ -45,23 +45,61 @@ func Index(parent string, i int) string {
 
 // A Report gathers violations. The zero value is ready to use. Each check records a violation
 // when the rule is broken and reports whether it held, so callers can skip dependent checks.
+// It lists at most MaxViolations and counts the rest (Violations then ends with Omitted), so
+// a request breaking a rule in each of a million items costs a count, not a million messages.
 type Report struct {
 	list []Violation
+	more int
+	// decoded is what Decode refused: a rule broken at or under one of its fields only
+	// repeats it, and is not recorded.
+	decoded []Violation
 }
 
 // Addf records a violation of field.
 func (r *Report) Addf(field, format string, args ...any) {
-	r.list = append(r.list, Violation{Field: field, Message: fmt.Sprintf(format, args...)})
+	if Covered(r.decoded, field) {
+		return
+	}
+	if len(r.list) >= MaxViolations {
+		r.more++ // not even formatted: it will not be listed
+		return
+	}
+	r.list = append(r.list, Violation{Field: field, Message: clip(fmt.Sprintf(format, args...), maxMessage)})
 }
 
-// Add records violations found elsewhere, such as by Decode.
-func (r *Report) Add(vs ...Violation) { r.list = append(r.list, vs...) }
+// Add records violations found elsewhere, such as by Decode (an Omitted among them adds its
+// count).
+func (r *Report) Add(vs ...Violation) {
+	for _, v := range vs {
+		if n := omitted(v); n > 0 {
+			r.more += n
+			continue
+		}
+		if Covered(r.decoded, v.Field) {
+			continue
+		}
+		if len(r.list) >= MaxViolations {
+			r.more++
+			continue
+		}
+		r.list = append(r.list, v)
+	}
+}
 
-// Violations returns what was recorded, in the order it was found.
-func (r *Report) Violations() []Violation { return r.list }
+// Violations returns what was recorded, in the order it was found: at most MaxViolations,
+// then Omitted when there were more.
+func (r *Report) Violations() []Violation {
+	if r.more == 0 {
+		return r.list
+	}
+	return append(r.list[:len(r.list):len(r.list)], Omitted(r.more))
+}
+
+// Len is how many violations were recorded, listed or not.
+func (r *Report) Len() int { return len(r.list) + r.more }
 
 // OK reports whether nothing was recorded.
-func (r *Report) OK() bool { return len(r.list) == 0 }
+func (r *Report) OK() bool { return r.Len() == 0 }
 
 // Required checks that a required field is present.
 func (r *Report) Required(field string, present bool) bool {
