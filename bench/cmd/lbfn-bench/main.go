@@ -40,7 +40,7 @@ func main() {
 		serveEmulator(*latency)
 		return
 	}
-	p := plan{rounds: 7, calls: 400, offline: 4000, starts: 21, warm: 400, batchRounds: 9}
+	p := plan{rounds: 7, calls: 400, offline: 4000, starts: 41, warm: 1000, batchRounds: 9}
 	if *quick {
 		p = plan{rounds: 1, calls: 20, offline: 100, starts: 2, warm: 10, batchRounds: 1}
 	}
