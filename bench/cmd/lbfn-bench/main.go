@@ -40,9 +40,9 @@ func main() {
 		serveEmulator(*latency)
 		return
 	}
-	p := plan{rounds: 7, calls: 400, offline: 4000, starts: 41, warm: 1000, batchRounds: 9}
+	p := plan{rounds: 7, calls: 400, offline: 4000, starts: 41, warm: 1000, batchRounds: 9, profile: 20000}
 	if *quick {
-		p = plan{rounds: 1, calls: 20, offline: 100, starts: 2, warm: 10, batchRounds: 1}
+		p = plan{rounds: 1, calls: 20, offline: 100, starts: 2, warm: 10, batchRounds: 1, profile: 2000}
 	}
 	if err := run(*root, *out, p); err != nil {
 		fmt.Fprintln(os.Stderr, "lbfn-bench:", err)
@@ -55,6 +55,7 @@ type plan struct {
 	rounds, calls, offline int // in-process: rounds of calls (network) or offline calls
 	starts, warm           int // cold starts per side, warm invokes per side
 	batchRounds            int
+	profile                int // warm invokes profiled in process
 }
 
 func run(root, out string, p plan) error {
@@ -98,6 +99,11 @@ func run(root, out string, p plan) error {
 	}
 	step("decode, rules, encode, sign: no network")
 	if r.Offline, err = measureOffline(root, fast.URL, p.rounds, p.offline); err != nil {
+		return err
+	}
+
+	step("profile of warm invokes in process")
+	if r.Profile, err = profileInvoke(root, fast.URL, tmp, p.profile); err != nil {
 		return err
 	}
 

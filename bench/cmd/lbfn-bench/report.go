@@ -23,6 +23,7 @@ type report struct {
 	Batch   batchFigures
 	Sizes   []size
 	SDKSize size
+	Profile string // pprof -top -cum of warm invokes in process, lbfn's lines
 }
 
 // describeMachine names the CPU, the cores, the kernel, the Go version and the load when the
@@ -181,6 +182,11 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", o.Function, us(o.Cost.Wall), us(o.Cost.CPU),
 			count(o.Cost.Allocs), kb(o.Cost.Bytes), yes(o.Cost.Wall < 25*time.Microsecond))
 	}
+	fmt.Fprintf(&b, "\n## Where a warm invoke goes\n\n")
+	fmt.Fprintf(&b, "CPU profile of %d warm invokes of the huawei-create-master-slave-pool handler in process (lambdafn, the\n", r.Plan.profile)
+	b.WriteString("provider's answer replayed), `go tool pprof -top -cum`, lbfn's lines and the JSON, HTTP and logging under them:\n\n```\n")
+	b.WriteString(r.Profile)
+	b.WriteString("```\n")
 	fmt.Fprintf(&b, "\nThe SDK handler's one call against the %s-late emulator took %s (lbfn %s).\n",
 		r.Batch.Latency, ms(r.Batch.SDKOne), ms(r.Batch.One))
 	return b.String()
