@@ -162,6 +162,9 @@ func run(root, out string, p plan) error {
 	text := r.markdown()
 	fmt.Print(text)
 	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
 		return os.WriteFile(out, []byte(text), 0o644)
 	}
 	return nil
