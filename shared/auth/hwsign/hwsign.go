@@ -286,5 +286,40 @@ func appendSignature(b []byte, secretKey string, stringToSign []byte) []byte {
 // sign appends to b the signature of the canonical request cr signed at date.
 func sign(b []byte, secretKey, date string, cr []byte) []byte {
 	var sts [len(Algorithm) + 1 + len(DateLayout) + 1 + 2*sha256.Size]byte
-	return appendSignature(b, secretKey, appendStringToSign(sts[:0], date, cr))
+	mac := shortHMAC(secretKey, appendStringToSign(sts[:0], date, cr))
+	return hex.AppendEncode(b, mac[:])
+}
+
+// shortMessage is the longest message shortHMAC takes: a string to sign is 97 bytes.
+const shortMessage = 128
+
+// shortHMAC is HMAC-SHA256 (RFC 2104) of a message of at most shortMessage bytes, computed in
+// stack buffers: signing runs it on every attempt, and crypto/hmac allocates two hashes and
+// their pads each time. TestShortHMAC holds it to crypto/hmac.
+func shortHMAC(key string, msg []byte) [sha256.Size]byte {
+	const block = 64 // SHA-256's block size
+	if len(msg) > shortMessage {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write(msg)
+		return [sha256.Size]byte(m.Sum(nil))
+	}
+	var k [block]byte
+	if len(key) > block {
+		sum := sha256.Sum256([]byte(key))
+		copy(k[:], sum[:])
+	} else {
+		copy(k[:], key)
+	}
+	var inner [block + shortMessage]byte
+	for i, c := range k {
+		inner[i] = c ^ 0x36
+	}
+	n := copy(inner[block:], msg)
+	innerSum := sha256.Sum256(inner[:block+n])
+	var outer [block + sha256.Size]byte
+	for i, c := range k {
+		outer[i] = c ^ 0x5c
+	}
+	copy(outer[block:], innerSum[:])
+	return sha256.Sum256(outer[:])
 }
