@@ -252,21 +252,16 @@ func created(resp *httpx.Response) (op.Outcome, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return op.Outcome{}, responseError(resp)
 	}
-	var b struct {
-		Pool struct {
-			ID string `json:"id"`
-		} `json:"pool"`
-		RequestID string `json:"request_id"`
-	}
 	rid := resp.Header.Get("X-Request-Id")
-	if err := json.Unmarshal(resp.Body, &b); err != nil || b.Pool.ID == "" {
+	poolID, requestID, ok := createdIDs(resp.Body)
+	if !ok || poolID == "" {
 		return op.Outcome{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode, RequestID: rid, Attempts: resp.Attempts,
 			Message: fmt.Sprintf("huaweicloud answered HTTP %d without a pool id; a pool may have been created", resp.StatusCode)}
 	}
 	return op.Outcome{
 		Status:    op.StatusCreated,
-		ID:        b.Pool.ID,
-		RequestID: firstNonEmpty(b.RequestID, rid),
+		ID:        poolID,
+		RequestID: firstNonEmpty(requestID, rid),
 		Attempts:  resp.Attempts,
 		Response:  json.RawMessage(resp.Body),
 	}, nil
