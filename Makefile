@@ -7,7 +7,7 @@ GOFLAGS  ?=
 FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
 FUZZTIME ?= 10s
 
-.PHONY: all test check fmt-check vet unit fuzz bench tidy-check deps
+.PHONY: all test check fmt-check vet unit fuzz bench tidy-check bench-check deps
 
 all: test
 
@@ -18,7 +18,7 @@ test: deps check unit fuzz
 deps:
 	$(GO) mod download
 
-check: fmt-check vet tidy-check
+check: fmt-check vet tidy-check bench-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*')); \
@@ -45,8 +45,21 @@ fuzz:
 	  done; \
 	done
 
+# bench/ is a module of its own (the product never links the official SDK it is compared
+# with): make test only vets it and checks its go.mod/go.sum are tidy; make bench runs it.
+bench-check:
+	@cd bench && $(GO) vet ./... && cp go.mod /tmp/lbfn-bench-go.mod.bak && cp go.sum /tmp/lbfn-bench-go.sum.bak && \
+	$(GO) mod tidy && if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changes bench/go.mod or bench/go.sum"; \
+	  git diff -- go.mod go.sum | head -40; cp /tmp/lbfn-bench-go.mod.bak go.mod; cp /tmp/lbfn-bench-go.sum.bak go.sum; exit 1; fi
+
+## ---- bench: every package's benchmarks, then lbfn against the official-SDK handler ----------
+# The second step measures both sides in one run and writes docs/BENCHMARKS.md (never edit it
+# by hand); BENCHFLAGS=-quick checks that it all runs, in about a minute, without figures.
+BENCHTIME  ?= 200ms
+BENCHFLAGS ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	cd bench && $(GO) run ./cmd/lbfn-bench -root .. $(if $(filter -quick,$(BENCHFLAGS)),,-out ../docs/BENCHMARKS.md) $(BENCHFLAGS)
 
 # The fault soak at length (minutes): SOAK_REQUESTS requests per function through SQS batches
 # to the real binaries while a third of the provider calls fail; `make unit` runs a short one.

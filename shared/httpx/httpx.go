@@ -299,7 +299,19 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 			written.Store(true)
 		}
 	}}
-	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), req.Method, req.URL, bytes.NewReader(req.Body))
+	// A Timeout on the http.Client makes net/http start a goroutine and a timer for every
+	// request; the same bound as a deadline of the attempt's own context costs a timer only.
+	// The failure is classified by ctx as before: a slow attempt is not the caller's deadline.
+	actx := ctx
+	if hc.Timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, hc.Timeout)
+		defer cancel() // after the body is read: the Timeout covered that too
+		plain := *hc
+		plain.Timeout = 0
+		hc = &plain
+	}
+	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace), req.Method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, &attemptError{err: err, kind: op.KindConfig}
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,6 +305,43 @@ func TestHungProviderLeavesMargin(t *testing.T) {
 	e := opError(t, resp, err)
 	if e.Kind != op.KindTimeout || e.Attempts != 1 || !Ambiguous(err) {
 		t.Errorf("hung provider: %+v ambiguous=%v", e, Ambiguous(err))
+	}
+}
+
+// An http.Client Timeout bounds each attempt, not the call: an attempt cut off by it is a
+// provider that did not answer (unavailable, ambiguous once written), retried only when the
+// policy allows ambiguous retries, while the caller's own deadline is untouched.
+func TestClientTimeoutBoundsEachAttempt(t *testing.T) {
+	release := make(chan struct{})
+	var hits atomic.Int32
+	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = io.ReadAll(r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer close(release)
+	for _, tt := range []struct {
+		name      string
+		ambiguous bool
+		attempts  int
+	}{{"not retried", false, 1}, {"retried when ambiguous retries are safe", true, 3}} {
+		t.Run(tt.name, func(t *testing.T) {
+			hits.Store(0)
+			p := fast(3)
+			p.RetryAmbiguous = tt.ambiguous
+			c := &Client{HTTP: &http.Client{Timeout: 50 * time.Millisecond}, Policy: p}
+			resp, err := c.Do(context.Background(), post(url), nil, nil)
+			e := opError(t, resp, err)
+			if e.Kind != op.KindUnavailable || e.Attempts != tt.attempts || int(hits.Load()) != tt.attempts || !Ambiguous(err) {
+				t.Errorf("got %+v after %d requests, ambiguous=%v", e, hits.Load(), Ambiguous(err))
+			}
+			if c.HTTP.Timeout != 50*time.Millisecond {
+				t.Error("Do changed the caller's http.Client")
+			}
+		})
 	}
 }
 

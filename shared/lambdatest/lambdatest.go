@@ -178,6 +178,21 @@ func (f *Function) ExitError() error {
 // Logs returns what the process wrote to stdout and stderr so far.
 func (f *Function) Logs() string { return f.logs.String() }
 
+// Pid is the process's id, for a benchmark that reads its /proc entries while it runs.
+func (f *Function) Pid() int { return f.cmd.Process.Pid }
+
+// ProcessState is the exited process's state once Close has returned (nil before): its
+// resource usage gives the CPU time a benchmark reports. (Not the peak RSS: Linux counts the
+// parent's in a child's maxrss across fork and exec; read VmHWM through Pid instead.)
+func (f *Function) ProcessState() *os.ProcessState {
+	select {
+	case <-f.exited:
+		return f.cmd.ProcessState
+	default:
+		return nil
+	}
+}
+
 // Close stops the process and the Runtime API.
 func (f *Function) Close() error {
 	f.closeOnce.Do(func() {

@@ -3,6 +3,7 @@ package op
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -114,5 +115,36 @@ func TestMemoryStore(t *testing.T) {
 	}
 	if prev, err := s.Claim(ctx, "k", "h2", now.Add(10*time.Second)); prev != nil || err != nil {
 		t.Errorf("claim after release = %v, %v", prev, err)
+	}
+}
+
+// TestMemoryStoreForgetsExpired checks that expired records are dropped as claims go on, so
+// that the store stays bounded by what is live, however many creations a process serves.
+func TestMemoryStoreForgetsExpired(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := &MemoryStore{TTL: time.Minute, Now: func() time.Time { return now }}
+	ctx := context.Background()
+	for round := range 20 {
+		for i := range 100 {
+			key := fmt.Sprintf("k-%d-%d", round, i)
+			if _, err := s.Claim(ctx, key, "h", now.Add(10*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Complete(ctx, key, "h", &Result{OK: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(2 * time.Minute) // every record of this round expires
+	}
+	s.mu.Lock()
+	n := len(s.records)
+	s.mu.Unlock()
+	// At most the last round's 100 live records, plus what may wait for the next sweep: the
+	// sweep runs whenever the count doubles, so never more than twice the live ones.
+	if n > 2*100+minSweep {
+		t.Errorf("%d records kept after 20 rounds of 100 that expired", n)
+	}
+	if prev, err := s.Claim(ctx, "k-0-0", "other", now.Add(10*time.Second)); prev != nil || err != nil {
+		t.Errorf("an expired key was still held: %v, %v", prev, err)
 	}
 }

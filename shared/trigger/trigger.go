@@ -39,7 +39,8 @@ type FailureQueue interface {
 type Options struct {
 	// WebhookSecret, when set, requires every HTTP request to carry a valid X-Lbfn-Signature.
 	WebhookSecret redact.Secret
-	// SQSConcurrency bounds how many records of one SQS batch run at once. Default 4.
+	// SQSConcurrency bounds how many records of one SQS batch run at once. Default 10, the
+	// template's BatchSize: a full batch then takes about as long as one call.
 	SQSConcurrency int
 	// RequestTimeout bounds one request served by NewHTTPHandler, which has no invocation
 	// deadline of its own (Lambda invocations use theirs). Zero means none.
@@ -70,7 +71,7 @@ type Options struct {
 // settings are the Options read from the environment.
 type settings struct {
 	WebhookSecret  redact.Secret `envconfig:"LBFN_WEBHOOK_SECRET"`
-	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"4"`
+	SQSConcurrency int           `envconfig:"LBFN_SQS_CONCURRENCY" default:"10"`
 	RequestTimeout time.Duration `envconfig:"LBFN_REQUEST_TIMEOUT" default:"55s"`
 	// IdempotencyTTL is read here too (idempotency.FromEnv uses it) to check it against the
 	// webhook's replay window.
@@ -133,7 +134,7 @@ type Handler struct {
 // New returns the handler of o.
 func New(o op.Operation, opts Options) *Handler {
 	if opts.SQSConcurrency <= 0 {
-		opts.SQSConcurrency = 4
+		opts.SQSConcurrency = 10
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -2,6 +2,8 @@ package hwsign
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -83,7 +85,8 @@ func TestVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.wantCanonical != "" {
-				if got := CanonicalRequest(req, tt.signer.headerNames(), []byte(tt.body)); got != tt.wantCanonical {
+				names, _ := tt.signer.headerNames()
+				if got := CanonicalRequest(req, names, []byte(tt.body)); got != tt.wantCanonical {
 					t.Errorf("canonical request\n got %q\nwant %q", got, tt.wantCanonical)
 				}
 			}
@@ -260,6 +263,22 @@ func TestSecretsNotPrinted(t *testing.T) {
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", &s), fmt.Sprintf("%#v", s), fmt.Sprint(v), fmt.Sprintf("%#v", &v)} {
 		if strings.Contains(out, "very-secret") || !strings.Contains(out, "AK") {
 			t.Errorf("printed %s", out)
+		}
+	}
+}
+
+// TestShortHMAC holds the signing path's HMAC to crypto/hmac, for keys shorter and longer
+// than the block and messages up to and past the stack buffer.
+func TestShortHMAC(t *testing.T) {
+	for _, keyLen := range []int{0, 1, 20, 40, 63, 64, 65, 130} {
+		for _, msgLen := range []int{0, 1, 97, shortMessage - 1, shortMessage, shortMessage + 1, 300} {
+			key := strings.Repeat("k", keyLen)
+			msg := []byte(strings.Repeat("m", msgLen))
+			m := hmac.New(sha256.New, []byte(key))
+			m.Write(msg)
+			if got := shortHMAC(key, msg); !bytes.Equal(got[:], m.Sum(nil)) {
+				t.Errorf("key %d bytes, message %d bytes: %x, want %x", keyLen, msgLen, got, m.Sum(nil))
+			}
 		}
 	}
 }
