@@ -247,7 +247,7 @@ func TestStagedSourceBuildsAndServes(t *testing.T) {
 			resp.Body.Close()
 			break
 		}
-		if i == 1000 {
+		if i == 3000 { // 30 s: a loaded machine is slow, but not that slow
 			t.Fatalf("the app did not start: %v\n%s", err, logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)

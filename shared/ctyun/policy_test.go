@@ -176,9 +176,14 @@ func TestFailure900SentOnce(t *testing.T) {
 // The deadline comes first: the answer is in_progress, in time, with what it takes to go on;
 // sending that request again continues the same creation to its end.
 func TestDeadlineThenResume(t *testing.T) {
-	// Enough polls at the millisecond cadence to outlast the emulator's second.
-	emu, o := setup(t, emulator.Options{CTyunDoneAfter: time.Second}, func(c *ctyun.Config) { c.Poll.MaxSteps = 10000 })
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	// The first invocation polls for 300ms, far short of the emulator's 2s, then has a margin
+	// far longer than answering takes on a loaded machine; the second has polls enough at the
+	// millisecond cadence to outlast the 2s.
+	const margin, polling = 10 * time.Second, 300 * time.Millisecond
+	emu, o := setup(t, emulator.Options{CTyunDoneAfter: 2 * time.Second}, func(c *ctyun.Config) {
+		c.Poll.MaxSteps, c.Poll.Margin = 100000, margin
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), margin+polling)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	first := op.Run(ctx, o, []byte(validRequest), op.Meta{Trigger: "sqs", MessageID: "msg-7"})

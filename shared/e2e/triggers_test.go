@@ -350,10 +350,14 @@ func TestCTyunInProgress(t *testing.T) {
 	emu, cloud := newCloudWith(t, emulator.Options{CTyunDoneAfter: time.Hour})
 	// SQS calls go to the fake, but there is no failure queue.
 	sqs := newFakeSQS(t)
-	fn := startFunction(t, "ctyun-create-policy", cloud, append(sqs.endpointEnv(), "LBFN_DEADLINE_MARGIN=200ms")...)
+	// Each invocation polls for its deadline less the margin (2s), then has the margin (3s)
+	// to answer and, from SQS, to call ChangeMessageVisibility: both far longer than they
+	// take on a loaded machine, so the test does not race the clock.
+	const margin, deadline = 3 * time.Second, 5 * time.Second
+	fn := startFunction(t, "ctyun-create-policy", cloud, append(sqs.endpointEnv(), "LBFN_DEADLINE_MARGIN="+margin.String())...)
 
-	// HTTP on a short deadline: 202 with what is needed to continue.
-	resp, errType, err := fn.InvokeJSON(apiGatewayEvent(ctyunPolicy, map[string]string{"idempotency-key": "policy-1"}, false), 700*time.Millisecond)
+	// HTTP on a deadline shorter than the creation: 202 with what is needed to continue.
+	resp, errType, err := fn.InvokeJSON(apiGatewayEvent(ctyunPolicy, map[string]string{"idempotency-key": "policy-1"}, false), deadline)
 	if err != nil || errType != "" {
 		t.Fatalf("%q %v", errType, err)
 	}
@@ -370,7 +374,7 @@ func TestCTyunInProgress(t *testing.T) {
 
 	// Direct: in_progress is a success answer (a Step Functions loop reads status), and the
 	// request it returns resumes the same creation.
-	resp, errType, err = fn.Invoke(res.Request, 700*time.Millisecond)
+	resp, errType, err = fn.Invoke(res.Request, deadline)
 	if err != nil || errType != "" {
 		t.Fatalf("%q %v", errType, err)
 	}
@@ -381,7 +385,7 @@ func TestCTyunInProgress(t *testing.T) {
 
 	// SQS: an in_progress record is redelivered (listed), a finished one is not.
 	resp, errType, err = fn.Invoke(sqsEvent(t, [2]string{"q-1", ctyunPolicy}, [2]string{"q-2", `{"regionID":"x"}`},
-		[2]string{"q-3", strings.Replace(ctyunPolicy, `{"regionID"`, `{"dryRun":true,"regionID"`, 1)}), 700*time.Millisecond)
+		[2]string{"q-3", strings.Replace(ctyunPolicy, `{"regionID"`, `{"dryRun":true,"regionID"`, 1)}), deadline)
 	if err != nil || errType != "" {
 		t.Fatalf("%q %v", errType, err)
 	}

@@ -365,9 +365,10 @@ func TestRetries(t *testing.T) {
 
 func TestDeadlineRespected(t *testing.T) {
 	e, srv := startEmulator(t, emulator.Options{})
-	e.Inject(emulator.Fault{Latency: 3 * time.Second})
+	e.Inject(emulator.Fault{Latency: 10 * time.Second})
 	o := operations(mustClient(t, demoConfig(srv.URL)))[v2]
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// A second is far longer than writing the request takes on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	res := op.Run(ctx, o, []byte(bases[v2]), op.Meta{})
 	// The request was written before the deadline came: the pool may exist, so the timeout
@@ -379,9 +380,10 @@ func TestDeadlineRespected(t *testing.T) {
 		t.Errorf("%d requests, want 1", n)
 	}
 
-	// Retries stop at the deadline too: an endless 503 ends in an error, not a hang.
-	e.Inject(emulator.Fault{Status: 503, RetryAfter: "1"}, emulator.Fault{Status: 503, RetryAfter: "1"}, emulator.Fault{Status: 503, RetryAfter: "1"})
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// Retries stop at the deadline too: an endless 503 whose Retry-After (within the
+	// policy's 5s) would cross the deadline ends in an error, not a hang.
+	e.Inject(emulator.Fault{Status: 503, RetryAfter: "4"}, emulator.Fault{Status: 503, RetryAfter: "4"}, emulator.Fault{Status: 503, RetryAfter: "4"})
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
 	res = op.Run(ctx2, o, []byte(bases[v2]), op.Meta{})
 	if res.OK || !res.Error.Retryable {
@@ -804,7 +806,8 @@ func TestReconcileUntilSettled(t *testing.T) {
 			faults[i] = drop
 		}
 		e.Inject(faults...)
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		// Long enough for the create and a lookup however loaded the machine.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		res := op.Run(ctx, operations(mustClient(t, demoConfig(srv.URL)))[v2], apply(t, bases[v2], edits(set("pool.name", "web"))), firstDelivery)
 		if res.OK || res.Error.Retryable || !strings.Contains(res.Error.Message, "may have been created") {

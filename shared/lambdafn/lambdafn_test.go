@@ -70,8 +70,9 @@ func TestDirectThroughRuntimeAPI(t *testing.T) {
 	}
 	// One JSON log line per outcome, with the Lambda request id.
 	var lines int
-	// The process's output reaches the buffer through a pipe: wait for it briefly.
-	for i := 0; i < 200 && strings.Count(fn.Logs(), `"trigger":"direct"`) < len(tests); i++ {
+	// The process's output reaches the buffer through a pipe: wait for it (up to 30 s on a
+	// loaded machine; as long as it takes otherwise).
+	for i := 0; i < 3000 && strings.Count(fn.Logs(), `"trigger":"direct"`) < len(tests); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, l := range strings.Split(fn.Logs(), "\n") {

@@ -11,7 +11,7 @@ import (
 // waitFor polls the process's logs for want: its output reaches the buffer through a pipe.
 func waitFor(t *testing.T, logs func() string, want string) {
 	t.Helper()
-	for range 1000 {
+	for range 3000 { // 30 s at most: a loaded machine is slow, but not that slow
 		if strings.Contains(logs(), want) {
 			return
 		}

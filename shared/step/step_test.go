@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/lbfn/lbfn/shared/step"
@@ -78,31 +79,49 @@ func TestMaxSteps(t *testing.T) {
 	}
 }
 
-// The loop answers before the deadline minus the margin: it never sleeps past it.
+// The loop answers before the deadline minus the margin: it never sleeps past it. The test
+// runs in a synctest bubble, whose clock moves only when every goroutine waits, so each step
+// takes exactly the 5ms it sleeps and the waits are exact however loaded the machine is.
 func TestDeadlineFirst(t *testing.T) {
-	p := step.Policy{First: 10 * time.Millisecond, Growth: 1.5, Cap: 40 * time.Millisecond, Margin: 30 * time.Millisecond, MaxSteps: 1000}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	var seen []int
-	_, stats, err := step.Run(ctx, p, after(1<<30, &seen))
-	returned := time.Now()
-	var nd *step.NotDoneError
-	if !errors.As(err, &nd) || nd.Reason != step.ReasonDeadline || !errors.Is(err, step.ErrNotDone) {
-		t.Fatalf("err = %v, want NotDoneError for the deadline", err)
-	}
-	if !returned.Before(deadline) {
-		t.Errorf("returned %v after the deadline", returned.Sub(deadline))
-	}
-	if nd.Steps < 2 || nd.Steps != stats.Steps || nd.Steps != len(seen) {
-		t.Errorf("steps = %d (stats %d, seen %d), want ≥2 and all equal", nd.Steps, stats.Steps, len(seen))
-	}
-	if nd.RetryAfter <= 0 || nd.RetryAfter > p.Cap {
-		t.Errorf("RetryAfter = %v, want in (0, %v]", nd.RetryAfter, p.Cap)
-	}
-	if ctx.Err() != nil {
-		t.Error("Run returned only after the context expired")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p := step.Policy{First: 10 * time.Millisecond, Growth: 1.5, Cap: 40 * time.Millisecond, Margin: 30 * time.Millisecond, MaxSteps: 1000}
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		limit := deadline.Add(-p.Margin)
+		const stepTakes = 5 * time.Millisecond
+		var seen []int
+		var lastEnd time.Time
+		_, stats, err := step.Run(ctx, p, func(ctx context.Context, attempt int) (step.Verdict[int], error) {
+			seen = append(seen, attempt)
+			time.Sleep(stepTakes)
+			lastEnd = time.Now()
+			return step.NotYet[int](0), nil
+		})
+		returned := time.Now()
+		var nd *step.NotDoneError
+		if !errors.As(err, &nd) || nd.Reason != step.ReasonDeadline || !errors.Is(err, step.ErrNotDone) {
+			t.Fatalf("err = %v, want NotDoneError for the deadline", err)
+		}
+		if nd.Steps < 2 || nd.Steps != stats.Steps || nd.Steps != len(seen) {
+			t.Errorf("steps = %d (stats %d, seen %d), want ≥2 and all equal", nd.Steps, stats.Steps, len(seen))
+		}
+		if nd.RetryAfter <= 0 || nd.RetryAfter > p.Cap {
+			t.Errorf("RetryAfter = %v, want in (0, %v]", nd.RetryAfter, p.Cap)
+		}
+		// It stopped at once after the last step, because the wait it declined and one more
+		// step would have crossed deadline − margin, and not a step earlier than that.
+		if !returned.Equal(lastEnd) {
+			t.Errorf("returned %v after the last step, want at once", returned.Sub(lastEnd))
+		}
+		if !lastEnd.Add(nd.RetryAfter + stepTakes).After(limit) {
+			t.Errorf("stopped at %v with %v and a %v step still fitting before the limit %v",
+				lastEnd.Sub(deadline), nd.RetryAfter, stepTakes, limit.Sub(deadline))
+		}
+		if !returned.Before(limit) || ctx.Err() != nil {
+			t.Errorf("returned %v after the deadline minus the margin", returned.Sub(limit))
+		}
+	})
 }
 
 func TestNoTimeAtAll(t *testing.T) {
@@ -125,27 +144,33 @@ func TestNoTimeAtAll(t *testing.T) {
 }
 
 // A step still running at deadline−margin has its context cancelled; its failure then means
-// "not done", not a failure of the task.
+// "not done", not a failure of the task. In a synctest bubble the step's context expires at
+// exactly deadline − margin, whatever the load.
 func TestStepCutShortAtMargin(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	p := fast
-	p.Margin = 60 * time.Millisecond
-	_, _, err := step.Run(ctx, p, func(sctx context.Context, attempt int) (step.Verdict[int], error) {
-		dl, ok := sctx.Deadline()
-		if want, _ := ctx.Deadline(); !ok || !dl.Equal(want.Add(-p.Margin)) {
-			t.Errorf("step deadline = %v, want the run's deadline minus the margin", dl)
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		p := fast
+		p.Margin = 60 * time.Millisecond
+		steps := 0
+		_, _, err := step.Run(ctx, p, func(sctx context.Context, attempt int) (step.Verdict[int], error) {
+			steps++
+			dl, ok := sctx.Deadline()
+			if !ok || !dl.Equal(deadline.Add(-p.Margin)) {
+				t.Errorf("step deadline = %v, want the run's deadline minus the margin", dl)
+			}
+			<-sctx.Done()
+			return step.Verdict[int]{}, sctx.Err()
+		})
+		var nd *step.NotDoneError
+		if !errors.As(err, &nd) || nd.Reason != step.ReasonDeadline || !errors.Is(err, context.DeadlineExceeded) || steps != 1 {
+			t.Fatalf("err = %v after %d steps, want NotDoneError wrapping the step's deadline error after 1", err, steps)
 		}
-		<-sctx.Done()
-		return step.Verdict[int]{}, sctx.Err()
+		if now := time.Now(); !now.Equal(deadline.Add(-p.Margin)) || ctx.Err() != nil {
+			t.Errorf("Run returned %v before the caller's deadline, want the margin (%v)", deadline.Sub(now), p.Margin)
+		}
 	})
-	var nd *step.NotDoneError
-	if !errors.As(err, &nd) || nd.Reason != step.ReasonDeadline || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want NotDoneError wrapping the step's deadline error", err)
-	}
-	if ctx.Err() != nil {
-		t.Error("Run returned only after the caller's deadline")
-	}
 }
 
 func TestCancelWhileWaiting(t *testing.T) {
@@ -160,27 +185,29 @@ func TestCancelWhileWaiting(t *testing.T) {
 	}
 }
 
-// The waits follow First·Growthⁿ up to Cap, and NotYet(d) overrides one wait (capped).
+// The waits follow First·Growthⁿ up to Cap, and NotYet(d) overrides one wait (capped). In a
+// synctest bubble the steps take no time and the sleeps last exactly their duration.
 func TestCadence(t *testing.T) {
-	p := step.Policy{First: 10 * time.Millisecond, Growth: 2, Cap: 40 * time.Millisecond, MaxSteps: 6}
-	var stamps []time.Time
-	_, _, err := step.Run(context.Background(), p, func(_ context.Context, attempt int) (step.Verdict[int], error) {
-		stamps = append(stamps, time.Now())
-		if attempt == 2 {
-			return step.NotYet[int](time.Hour), nil // capped to 40ms
+	synctest.Test(t, func(t *testing.T) {
+		p := step.Policy{First: 10 * time.Millisecond, Growth: 2, Cap: 40 * time.Millisecond, MaxSteps: 6}
+		var stamps []time.Time
+		_, _, err := step.Run(context.Background(), p, func(_ context.Context, attempt int) (step.Verdict[int], error) {
+			stamps = append(stamps, time.Now())
+			if attempt == 2 {
+				return step.NotYet[int](time.Hour), nil // capped to 40ms
+			}
+			return step.NotYet[int](0), nil
+		})
+		if !errors.Is(err, step.ErrNotDone) || len(stamps) != p.MaxSteps {
+			t.Fatalf("err = %v after %d steps", err, len(stamps))
 		}
-		return step.NotYet[int](0), nil
+		want := []time.Duration{10, 40, 40, 40, 40} // 10, then the override, then 40 = cap
+		for i, w := range want {
+			if got := stamps[i+1].Sub(stamps[i]); got != w*time.Millisecond {
+				t.Errorf("wait %d = %v, want %v", i+1, got, w*time.Millisecond)
+			}
+		}
 	})
-	if !errors.Is(err, step.ErrNotDone) {
-		t.Fatalf("err = %v", err)
-	}
-	// Sleeps last at least their duration; only lower bounds are checked.
-	want := []time.Duration{10, 40, 40, 40, 40}
-	for i, w := range want {
-		if got := stamps[i+1].Sub(stamps[i]); got < w*time.Millisecond {
-			t.Errorf("wait %d = %v, want ≥ %v", i+1, got, w*time.Millisecond)
-		}
-	}
 }
 
 func TestDefaults(t *testing.T) {
