@@ -84,11 +84,11 @@ var (
 
 // Where the rules come from (RULES.md names each in full).
 const (
-	srcReadme   = "README.md (Functions)"
-	srcRef      = "ELB API reference"
-	srcV2       = "v2 page"
-	srcV20      = "v2.0 page"
-	srcV3       = "v3 page"
+	srcReadme = "README.md (Functions)"
+	srcRef    = "ELB API reference"
+	srcV2     = "v2 page"
+	srcV20    = "v2.0 page"
+	srcV3     = "v3 page"
 )
 
 var ruleCases = []ruleCase{
