@@ -221,7 +221,8 @@ var credentialVariables = []string{
 	"HUAWEICLOUD_SDK_SECURITY_TOKEN", "CTYUN_AK", "CTYUN_SK", "LBFN_WEBHOOK_SECRET",
 }
 
-// checklist returns every way tpl breaks the deployment checklist of issue 5, one line each.
+// checklist returns every way tpl breaks the deployment checklist (deploy/README.md, "What is
+// deployed, per function"), one line each.
 // dir is where relative paths (the state machine definition) are resolved.
 func checklist(tpl template, dir string) []string {
 	var problems []string

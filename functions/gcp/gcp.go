@@ -1,7 +1,7 @@
 // Package gcp registers every create function with the Functions Framework for Go, for
 // Google Cloud Functions (gen2) and local runs (cmd/main.go):
 //
-//   - the HTTP function <name>, with the same contract as the Lambda HTTP trigger (the same
+//   - the HTTP function <name>, answering as the Lambda HTTP trigger does (the same
 //     code: trigger.NewHTTPHandler);
 //   - the CloudEvent function <name>-pubsub, for a Pub/Sub trigger: message.data is the
 //     request and the Pub/Sub message id its idempotency key. It returns an error, so that
@@ -10,7 +10,7 @@
 //     failure is published to LBFN_FAILURE_TOPIC when set, and logged in full either way. A
 //     final result is posted to the request's replyTo, as on Lambda.
 //
-// Credentials come from the environment (Secret Manager secrets mapped to the contract's
+// Credentials come from the environment (Secret Manager secrets mapped to README.md's
 // variables by `gcloud functions deploy --set-secrets`; see deploy/gcp/deploy.sh).
 package gcp
 

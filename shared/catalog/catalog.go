@@ -1,4 +1,5 @@
-// Package catalog lists every create operation lbfn ships, in the contract's order. The
+// Package catalog lists every create operation lbfn ships, in the order of the README's
+// function table. The
 // programs that serve all of them at once (the dev server, the Google Cloud Functions entry)
 // and the tests that check every function has its main.go, events/ folder and template entry
 // read this list, so adding an operation is one line here beside its provider file.

@@ -28,7 +28,7 @@ func TestEveryOperationIsWired(t *testing.T) {
 			}
 			seen[name] = true
 			if !slices.Contains([]string{"jdcloud", "huaweicloud", "ctyun"}, o.Provider()) {
-				t.Errorf("provider %q is not one of the contract's", o.Provider())
+				t.Errorf("provider %q is not one of the README's three", o.Provider())
 			}
 			if _, err := os.Stat(filepath.Join(root, "functions", name, "main.go")); err != nil {
 				t.Errorf("functions/%s/main.go: %v", name, err)

@@ -13,8 +13,8 @@ import (
 	"github.com/lbfn/lbfn/shared/trigger"
 )
 
-// The contract's promises about requests that never reach a provider (docs/contract.md,
-// "Request" and "Result"), checked on every real operation through the HTTP trigger. None of
+// What README.md promises of requests that never reach a provider ("Functions" and "The
+// result"), checked on every real operation through the HTTP trigger. None of
 // these requests connects or sends anything, so no credentials or emulator are needed.
 
 // serve POSTs body to function's HTTP trigger and returns the status and the result.
@@ -48,7 +48,8 @@ func fields(t *testing.T, res map[string]any) []string {
 	return out
 }
 
-// TestContractFailureExample checks the contract's failure example, byte for byte in meaning.
+// TestContractFailureExample checks the failure example of README.md ("The result"), byte for
+// byte in meaning.
 func TestContractFailureExample(t *testing.T) {
 	const request = `{"region":"cn-north-4","projectId":"0123456789abcdef0123456789abcdef",
 		"pool":{"protocol":"HTTP","lb_algorithm":"ROUND_ROBIN","listener_id":"0b11747a-b139-492f-9692-2df0b1c87193",
@@ -64,7 +65,7 @@ func TestContractFailureExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if status != http.StatusBadRequest || !reflect.DeepEqual(got, wantRes) {
-		t.Errorf("status %d, result\n%v\nwant 400 and the contract's example\n%v", status, got, wantRes)
+		t.Errorf("status %d, result\n%v\nwant 400 and the README's example\n%v", status, got, wantRes)
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package config reads settings from the environment with envconfig, under exactly the names
-// the contract gives, and turns every problem into an *op.Error of kind config that names the
+// README.md's Configuration gives, and turns every problem into an *op.Error of kind config that names the
 // variable, never a crash.
 package config
 

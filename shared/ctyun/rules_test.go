@@ -43,9 +43,9 @@ const (
 	srcHC      = "API page: healthCheck"
 	srcSticky  = "API page: sessionSticky"
 	srcConds   = "API page: conditions"
-	srcNote    = "providers/ctyun.md"
-	srcAPINote = "API page + providers/ctyun.md"
-	srcContr   = "contract.md"
+	srcNote    = "CTyun's SDKs"
+	srcAPINote = "API page + CTyun's SDKs"
+	srcContr   = "README.md (Functions)"
 )
 
 // edit changes one field of validRequest: sets it to Value, or removes it.
@@ -310,8 +310,9 @@ server-side by the emulator, which refuses a broken body with statusCode 900 and
 ` + "`ELB.Policy.InvalidParameter`" + `. Each valid case must pass and each invalid case must give
 exactly the one violation shown; both are edits of the full example request in rules_test.go.
 
-Sources: "API page" is CTyun's async-create-policy page (seeds/ctyun-elb-async-create-policy.txt),
-"providers/ctyun.md" the provider note built from CTyun's SDKs, "contract.md" the product contract.
+Sources: "API page" is the page "创建转发规则" (` + "`POST /v4/elb/async-create-policy`" + `) of CTyun's ELB API,
+"CTyun's SDKs" CTyun's official SDKs and Terraform provider for the same call, "README.md
+(Functions)" lbfn's own request format.
 
 | field | rule | source | valid case | invalid case → violation |
 |---|---|---|---|---|

@@ -25,7 +25,7 @@ type Provider struct {
 	Unset []string
 }
 
-// Providers lists the three clouds, in the contract's order.
+// Providers lists the three clouds, in the order of the README's function table.
 var Providers = []Provider{
 	{
 		Name: "jdcloud", Title: "JD Cloud LB",

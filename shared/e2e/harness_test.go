@@ -1,6 +1,6 @@
 // Package e2e runs the real function binaries (the five create functions and chatops), built as Lambda builds them, through a fake
 // Lambda Runtime API (shared/lambdatest), against the emulator on loopback, and checks every
-// behaviour of the contract's trigger table from the outside.
+// trigger behaviour README.md describes ("The result") from the outside.
 //
 // The harness (this file) is shared with samples_test.go:
 //   - binaries[fn] is the path of function fn's binary, built once in TestMain;

@@ -19,7 +19,7 @@ import (
 
 const webhookSecret = "e2e-webhook-secret"
 
-// Requests modelled on the providers' documented examples (the seed pages).
+// Requests modelled on the examples of the providers' API pages (events/README.md names them).
 const (
 	jdBackend = `{"regionId":"cn-north-1","backendName":"demo-backend","loadBalancerId":"nlb-example",` +
 		`"protocol":"Tcp","port":80,"algorithm":"RoundRobin","healthCheckSpec":{"protocol":"Tcp"}}`

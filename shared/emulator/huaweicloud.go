@@ -17,29 +17,40 @@ import (
 
 // Huawei Cloud ELB: the three pool collections, POST to create and GET ?name= to list, with
 // SDK-HMAC-SHA256 verified, X-Project-Id checked, the client's own rules enforced on the wire
-// body, a settable quota and load balancers or listeners a test marks missing.
+// body, a settable quota and load balancers or listeners a test marks missing. Another kind of
+// object (a listener, a member) is one more huaweiCollection and its route.
 
 func init() { providers = append(providers, registerHuawei) }
 
 const huaweiProvider = "huaweicloud"
 
-// The three APIs, as keys of stored pools.
-const (
-	huaweiV2    = "v2"
-	huaweiLbaas = "v2.0"
-	huaweiV3    = "v3"
+// A huaweiCollection is one collection of objects: POST on it creates one, GET ?name= lists.
+type huaweiCollection struct {
+	name string // in Resources: the pool APIs' "v2", "v2.0" and "v3"
+	// key holds the object in the create's answer, listKey the array in the list's.
+	key, listKey string
+	// v3: answers carry request_id, and lists page_info, as the v3 APIs' do.
+	v3 bool
+	// decode reads a create's wire body strictly and checks it.
+	decode func(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation)
+}
+
+var (
+	huaweiV2Pools          = huaweiCollection{name: "v2", key: "pool", listKey: "pools", decode: huaweiDecodeV2}
+	huaweiLbaasPools       = huaweiCollection{name: "v2.0", key: "pool", listKey: "pools", decode: huaweiDecodeLbaas}
+	huaweiMasterSlavePools = huaweiCollection{name: "v3", key: "pool", listKey: "pools", v3: true, decode: huaweiDecodeV3}
 )
 
 type huaweiState struct {
 	mu      sync.Mutex
-	quota   int // pools allowed per project; negative: no limit
+	quota   int // objects of a kind (a key) allowed per project; negative: no limit
 	missing map[string]bool
-	pools   []huaweiPool
+	objects []huaweiObject
 }
 
-type huaweiPool struct {
-	api, project, name string
-	body               map[string]any // the pool object as answered
+type huaweiObject struct {
+	collection, key, project, name string
+	body                           map[string]any // the object as answered
 }
 
 func (e *Emulator) huawei() *huaweiState {
@@ -47,7 +58,8 @@ func (e *Emulator) huawei() *huaweiState {
 }
 
 // SetHuaweiQuota makes Huawei creates answer 409 ELB.8905 once a project has n pools (over
-// the three APIs); a negative n removes the limit, as it is at first.
+// the three APIs), or n objects of another kind; a negative n removes the limit, as it is at
+// first.
 func (e *Emulator) SetHuaweiQuota(n int) {
 	s := e.huawei()
 	s.mu.Lock()
@@ -71,7 +83,13 @@ func (e *Emulator) HuaweiPoolCount() int {
 	s := e.huawei()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pools)
+	n := 0
+	for _, o := range s.objects {
+		if o.key == "pool" {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *Emulator) huaweiResources() []Resource {
@@ -79,31 +97,27 @@ func (e *Emulator) huaweiResources() []Resource {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var all []Resource
-	for _, p := range s.pools {
-		id, _ := p.body["id"].(string)
-		all = append(all, Resource{Provider: huaweiProvider, Collection: p.api, Name: p.name, ID: id})
+	for _, o := range s.objects {
+		id, _ := o.body["id"].(string)
+		all = append(all, Resource{Provider: huaweiProvider, Collection: o.collection, Name: o.name, ID: id})
 	}
 	return all
 }
 
 func registerHuawei(e *Emulator) {
-	e.handle(huaweiProvider, "POST /v2/{project_id}/elb/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
-		e.huaweiCreate(w, r, body, huaweiV2, r.PathValue("project_id"), huaweiDecodeV2)
+	e.huaweiRoute("/v2/{project_id}/elb/pools", huaweiV2Pools)
+	e.huaweiRoute("/v2.0/lbaas/pools", huaweiLbaasPools)
+	e.huaweiRoute("/v3/{project_id}/elb/master-slave-pools", huaweiMasterSlavePools)
+}
+
+// huaweiRoute serves c at path: POST creates, GET lists. A {project_id} in path must be the
+// X-Project-Id.
+func (e *Emulator) huaweiRoute(path string, c huaweiCollection) {
+	e.handle(huaweiProvider, "POST "+path, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiCreate(w, r, body, c, r.PathValue("project_id"))
 	})
-	e.handle(huaweiProvider, "POST /v2.0/lbaas/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
-		e.huaweiCreate(w, r, body, huaweiLbaas, "", huaweiDecodeLbaas)
-	})
-	e.handle(huaweiProvider, "POST /v3/{project_id}/elb/master-slave-pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
-		e.huaweiCreate(w, r, body, huaweiV3, r.PathValue("project_id"), huaweiDecodeV3)
-	})
-	e.handle(huaweiProvider, "GET /v2/{project_id}/elb/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
-		e.huaweiList(w, r, body, huaweiV2, r.PathValue("project_id"))
-	})
-	e.handle(huaweiProvider, "GET /v2.0/lbaas/pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
-		e.huaweiList(w, r, body, huaweiLbaas, "")
-	})
-	e.handle(huaweiProvider, "GET /v3/{project_id}/elb/master-slave-pools", func(w http.ResponseWriter, r *http.Request, body []byte) {
-		e.huaweiList(w, r, body, huaweiV3, r.PathValue("project_id"))
+	e.handle(huaweiProvider, "GET "+path, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		e.huaweiList(w, r, body, c, r.PathValue("project_id"))
 	})
 }
 
@@ -147,11 +161,20 @@ func (e *Emulator) huaweiAuth(w http.ResponseWriter, r *http.Request, body []byt
 // huaweiProjectID is the form of a Huawei project id.
 var huaweiProjectID = regexp.MustCompile(`^[a-z0-9]{32}$`)
 
-// huaweiDecoded is what a create handler needs of a decoded, valid pool.
+// huaweiDecoded is what a create handler needs of a decoded, valid object.
 type huaweiDecoded struct {
-	name, listenerID, loadbalancerID string
-	// answer builds the pool object of the 201 answer.
+	name string
+	refs []huaweiRef // the objects it is attached to, which must exist
+	// answer builds the object of the 201 answer.
 	answer func(id, project string, now time.Time) map[string]any
+}
+
+// A huaweiRef names another object by kind ("listener") and id; an empty id is none.
+type huaweiRef struct{ kind, id string }
+
+// huaweiPoolRefs are a pool's listener and load balancer.
+func huaweiPoolRefs(listenerID, loadbalancerID *string) []huaweiRef {
+	return []huaweiRef{{"listener", huaweiDeref(listenerID)}, {"loadbalancer", huaweiDeref(loadbalancerID)}}
 }
 
 type huaweiValidatable[P any] interface {
@@ -180,7 +203,7 @@ func huaweiDecodeV2(ctx context.Context, body []byte) (huaweiDecoded, []validate
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
-	return huaweiDecoded{huaweiDeref(p.Name), huaweiDeref(p.ListenerID), huaweiDeref(p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
+	return huaweiDecoded{huaweiDeref(p.Name), huaweiPoolRefs(p.ListenerID, p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
 		m := huaweiV2Answer(&p.V2PoolFields, id, project)
 		m["protection_status"] = huaweiDerefOr(p.ProtectionStatus, "nonProtection")
 		m["protection_reason"] = huaweiDerefOr(p.ProtectionReason, "")
@@ -193,7 +216,7 @@ func huaweiDecodeLbaas(ctx context.Context, body []byte) (huaweiDecoded, []valid
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
-	return huaweiDecoded{huaweiDeref(p.Name), huaweiDeref(p.ListenerID), huaweiDeref(p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
+	return huaweiDecoded{huaweiDeref(p.Name), huaweiPoolRefs(p.ListenerID, p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
 		return huaweiV2Answer(&p.V2PoolFields, id, project)
 	}}, nil
 }
@@ -245,7 +268,7 @@ func huaweiDecodeV3(ctx context.Context, body []byte) (huaweiDecoded, []validate
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
-	return huaweiDecoded{huaweiDeref(p.Name), huaweiDeref(p.ListenerID), huaweiDeref(p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
+	return huaweiDecoded{huaweiDeref(p.Name), huaweiPoolRefs(p.ListenerID, p.LoadbalancerID), func(id, project string, now time.Time) map[string]any {
 		return huaweiV3Answer(p, id, project, now)
 	}}, nil
 }
@@ -331,14 +354,13 @@ func huaweiV3Answer(p *huaweicloud.MasterSlavePool, id, project string, created 
 	return pool
 }
 
-// huaweiCreate is the create handler shared by the three APIs.
-func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []byte, api, pathProject string,
-	decode func(context.Context, []byte) (huaweiDecoded, []validate.Violation)) {
+// huaweiCreate is the create handler of every collection.
+func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []byte, c huaweiCollection, pathProject string) {
 	project := e.huaweiAuth(w, r, body, pathProject)
 	if project == "" {
 		return
 	}
-	p, vs := decode(r.Context(), body)
+	p, vs := c.decode(r.Context(), body)
 	if vs != nil {
 		// ELB.9805 says a field is missing; any other broken rule makes it ELB.8902.
 		code := "ELB.9805"
@@ -355,7 +377,7 @@ func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []b
 	s := e.huawei()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, ref := range []struct{ kind, id string }{{"listener", p.listenerID}, {"loadbalancer", p.loadbalancerID}} {
+	for _, ref := range p.refs {
 		if ref.id != "" && s.missing[ref.id] {
 			huaweiError(w, http.StatusNotFound, "ELB.8904", ref.kind+" "+ref.id+" could not be found.")
 			return
@@ -363,30 +385,30 @@ func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []b
 	}
 	if s.quota >= 0 {
 		n := 0
-		for _, sp := range s.pools {
-			if sp.project == project {
+		for _, o := range s.objects {
+			if o.key == c.key && o.project == project {
 				n++
 			}
 		}
 		if n >= s.quota {
-			huaweiError(w, http.StatusConflict, "ELB.8905", "Quota exceeded for resources: ['pool'].")
+			huaweiError(w, http.StatusConflict, "ELB.8905", "Quota exceeded for resources: ['"+c.key+"'].")
 			return
 		}
 	}
 	id := newID("")
-	pool := p.answer(id, project, e.opts.Now())
-	s.pools = append(s.pools, huaweiPool{api: api, project: project, name: p.name, body: pool})
+	obj := p.answer(id, project, e.opts.Now())
+	s.objects = append(s.objects, huaweiObject{collection: c.name, key: c.key, project: project, name: p.name, body: obj})
 	rid := newID("")
 	w.Header().Set("X-Request-Id", rid)
-	answer := map[string]any{"pool": pool}
-	if api == huaweiV3 {
+	answer := map[string]any{c.key: obj}
+	if c.v3 {
 		answer["request_id"] = rid
 	}
 	writeJSON(w, http.StatusCreated, answer)
 }
 
 // huaweiList answers GET on a collection, filtered by ?name= when given.
-func (e *Emulator) huaweiList(w http.ResponseWriter, r *http.Request, body []byte, api, pathProject string) {
+func (e *Emulator) huaweiList(w http.ResponseWriter, r *http.Request, body []byte, c huaweiCollection, pathProject string) {
 	project := e.huaweiAuth(w, r, body, pathProject)
 	if project == "" {
 		return
@@ -394,19 +416,19 @@ func (e *Emulator) huaweiList(w http.ResponseWriter, r *http.Request, body []byt
 	name, byName := r.URL.Query()["name"]
 	s := e.huawei()
 	s.mu.Lock()
-	pools := []any{}
-	for _, p := range s.pools {
-		if p.api == api && p.project == project && (!byName || slices.Contains(name, p.name)) {
-			pools = append(pools, p.body)
+	list := []any{}
+	for _, o := range s.objects {
+		if o.collection == c.name && o.project == project && (!byName || slices.Contains(name, o.name)) {
+			list = append(list, o.body)
 		}
 	}
 	s.mu.Unlock()
 	rid := newID("")
 	w.Header().Set("X-Request-Id", rid)
-	answer := map[string]any{"pools": pools}
-	if api == huaweiV3 {
+	answer := map[string]any{c.listKey: list}
+	if c.v3 {
 		answer["request_id"] = rid
-		answer["page_info"] = map[string]any{"current_count": len(pools)}
+		answer["page_info"] = map[string]any{"current_count": len(list)}
 	}
 	writeJSON(w, http.StatusOK, answer)
 }

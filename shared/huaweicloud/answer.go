@@ -2,14 +2,15 @@ package huaweicloud
 
 import "encoding/json"
 
-// createdIDs reads what a create's answer says of the result, the pool's id and the top-level
+// createdIDs reads what a create's answer says of the result, the id of its object under key
+// ("pool") and the top-level
 // request_id, in one pass that also checks the whole answer is JSON (it goes into the result
 // as it came). json.Unmarshal scanned it twice, checking and then decoding, and was a fifth
 // of a warm invoke's CPU with a master-slave pool's answer (docs/BENCHMARKS.md has the profile). A member that is not where or what
 // is expected (a pool that is not an object, an id that is not a string) reads as absent.
 // ok is false when the answer is not JSON.
-func createdIDs(body []byte) (poolID, requestID string, ok bool) {
-	r := answerReader{data: body}
+func createdIDs(body []byte, key string) (id, requestID string, ok bool) {
+	r := answerReader{data: body, key: key}
 	r.space()
 	r.value(0, false)
 	r.space()
@@ -19,6 +20,7 @@ func createdIDs(body []byte) (poolID, requestID string, ok bool) {
 // answerReader is a strict JSON reader over a byte slice; err stops it at the first error.
 type answerReader struct {
 	data              []byte
+	key               string // the member holding the created object
 	pos               int
 	err               error
 	poolID, requestID string
@@ -48,7 +50,7 @@ func (r *answerReader) space() {
 }
 
 // value reads one value at nesting level (0: the answer itself); pool says it is the
-// answer's "pool" member.
+// answer's member holding the created object.
 func (r *answerReader) value(level int, pool bool) {
 	if r.err != nil || r.pos >= len(r.data) || level > maxAnswerDepth {
 		r.fail()
@@ -103,7 +105,7 @@ func (r *answerReader) object(level int, pool bool) {
 			dst = &r.poolID
 		}
 		if dst == nil {
-			r.value(level+1, level == 0 && is("pool"))
+			r.value(level+1, level == 0 && is(r.key))
 			continue
 		}
 		*dst = "" // the last of repeated members counts, as in encoding/json

@@ -33,7 +33,7 @@ func TestCreatedIDs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, rid, ok := createdIDs([]byte(tt.body))
+			id, rid, ok := createdIDs([]byte(tt.body), "pool")
 			if ok != tt.ok || ok && (id != tt.id || rid != tt.rid) {
 				t.Errorf("createdIDs = %q, %q, %v; want %q, %q, %v", id, rid, ok, tt.id, tt.rid, tt.ok)
 			}
@@ -52,7 +52,7 @@ func FuzzCreatedIDs(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		id, rid, ok := createdIDs(body)
+		id, rid, ok := createdIDs(body, "pool")
 		if ok != json.Valid(body) {
 			t.Fatalf("ok = %v, json.Valid = %v", ok, !ok)
 		}

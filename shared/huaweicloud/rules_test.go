@@ -83,29 +83,30 @@ var (
 	onlyV3  = []string{v3}
 )
 
+// Where the rules come from (RULES.md names each in full).
 const (
-	srcContract = "contract.md (Request)"
-	srcDoc      = "providers/huaweicloud.md"
-	srcV2       = "v2 page"
-	srcV20      = "v2.0 page"
-	srcV3       = "v3 page"
+	srcReadme = "README.md (Functions)"
+	srcRef    = "ELB API reference"
+	srcV2     = "v2 page"
+	srcV20    = "v2.0 page"
+	srcV3     = "v3 page"
 )
 
 var ruleCases = []ruleCase{
 	// Routing fields.
-	{"region-required", "`region` is required", srcContract, all, nil, edits(del("region")), []string{"region"}},
-	{"region-format", "`region` matches `^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$`", srcDoc + " (Hosts)", all,
+	{"region-required", "`region` is required", srcReadme, all, nil, edits(del("region")), []string{"region"}},
+	{"region-format", "`region` matches `^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$`", "Huawei's region ids", all,
 		edits(set("region", "ap-southeast-1")), edits(set("region", "cn_north_4")), []string{"region"}},
-	{"project-id-format", "`projectId` is 32 lower-case letters and digits", srcContract, all,
+	{"project-id-format", "`projectId` is 32 lower-case letters and digits", srcReadme, all,
 		edits(del("projectId")), edits(set("projectId", "0123456789ABCDEF0123456789abcdef")), []string{"projectId"}},
 	{"pool-required", "`pool` is required", srcV20 + " (表1)", all, nil, edits(del("pool")), []string{"pool"}},
-	{"unknown-field", "unknown fields are rejected, at any depth", srcContract, all,
+	{"unknown-field", "unknown fields are rejected, at any depth", srcReadme, all,
 		nil, edits(set("regoin", "cn-north-4"), set("pool.Protocol", "TCP")), []string{"pool.Protocol", "regoin"}},
-	{"common-top-level-only", "common fields live at the top level only", srcContract, all,
+	{"common-top-level-only", "common fields live at the top level only", srcReadme, all,
 		edits(set("dryRun", true), set("idempotencyKey", "k1")), edits(set("pool.dryRun", true)), []string{"pool.dryRun"}},
-	{"json-types", "values have the documented JSON types", srcContract, all,
+	{"json-types", "values have the documented JSON types", srcReadme, all,
 		nil, edits(set("pool.protocol", 6), set("pool.lb_algorithm", true)), []string{"pool.lb_algorithm", "pool.protocol"}},
-	{"all-together", "every violation is reported together", srcContract, v2s,
+	{"all-together", "every violation is reported together", srcReadme, v2s,
 		nil, edits(del("region"), set("pool.protocol", "QUIC"), del("pool.loadbalancer_id"), set("pool.name", strings.Repeat("n", 256))),
 		[]string{"pool.listener_id", "pool.name", "pool.protocol", "region"}},
 
@@ -133,7 +134,7 @@ var ruleCases = []ruleCase{
 	{"v2-protection-reason-console-only", "`protection_reason` only with consoleProtection", srcV2, onlyV2,
 		edits(set("pool.protection_status", "consoleProtection"), set("pool.protection_reason", "audit")),
 		edits(set("pool.protection_status", "nonProtection"), set("pool.protection_reason", "audit")), []string{"pool.protection_reason"}},
-	{"v2-protection-reason-length", "`protection_reason` at most 255 characters", srcDoc, onlyV2,
+	{"v2-protection-reason-length", "`protection_reason` at most 255 characters", srcRef, onlyV2,
 		edits(set("pool.protection_status", "consoleProtection"), set("pool.protection_reason", strings.Repeat("r", 255))),
 		edits(set("pool.protection_status", "consoleProtection"), set("pool.protection_reason", strings.Repeat("r", 256))), []string{"pool.protection_reason"}},
 
@@ -165,7 +166,7 @@ var ruleCases = []ruleCase{
 		edits(set("pool.protocol", "TCP"), set("pool.session_persistence", obj{"type": "SOURCE_IP", "persistence_timeout": 60})),
 		edits(set("pool.protocol", "TCP"), set("pool.session_persistence", obj{"type": "SOURCE_IP", "persistence_timeout": 61})),
 		[]string{"pool.session_persistence.persistence_timeout"}},
-	{"sp-timeout-app-cookie", "`persistence_timeout` is accepted with APP_COOKIE (no effect), range still checked", srcDoc, all,
+	{"sp-timeout-app-cookie", "`persistence_timeout` is accepted with APP_COOKIE (no effect), range still checked", srcV20 + " (its request example)", all,
 		edits(set("pool.session_persistence", obj{"type": "APP_COOKIE", "cookie_name": "c", "persistence_timeout": 1})),
 		edits(set("pool.session_persistence", obj{"type": "APP_COOKIE", "cookie_name": "c", "persistence_timeout": 0})),
 		[]string{"pool.session_persistence.persistence_timeout"}},
@@ -177,7 +178,7 @@ var ruleCases = []ruleCase{
 	{"v3-algorithm-required", "`lb_algorithm` is required", srcV3 + " (表4)", onlyV3, nil, edits(del("pool.lb_algorithm")), []string{"pool.lb_algorithm"}},
 	{"v3-algorithm-enum", "`lb_algorithm` is ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP or QUIC_CID", srcV3 + " (表4)", onlyV3,
 		edits(set("pool.lb_algorithm", "LEAST_CONNECTIONS")), edits(set("pool.lb_algorithm", "RANDOM")), []string{"pool.lb_algorithm"}},
-	{"v3-quic-cid-needs-quic", "`QUIC_CID` only with protocol QUIC", srcDoc, onlyV3,
+	{"v3-quic-cid-needs-quic", "`QUIC_CID` only with protocol QUIC", srcRef, onlyV3,
 		with(quic, set("pool.lb_algorithm", "QUIC_CID")), edits(set("pool.lb_algorithm", "QUIC_CID")), []string{"pool.lb_algorithm"}},
 	{"v3-listener-loadbalancer-or-type", "at least one of `listener_id`, `loadbalancer_id`, `type` (the first is named)", srcV3 + " (表4)", onlyV3,
 		edits(del("pool.loadbalancer_id")), edits(del("pool.loadbalancer_id"), del("pool.type")), []string{"pool.listener_id"}},
@@ -191,7 +192,7 @@ var ruleCases = []ruleCase{
 		edits(set("pool.project_id", demoProject)), edits(set("pool.project_id", "p-1")), []string{"pool.project_id"}},
 	{"v3-ip-version-enum", "`ip_version` is v4 or dualstack", srcV3 + " (表4)", onlyV3,
 		edits(set("pool.ip_version", "dualstack")), edits(set("pool.ip_version", "v6")), []string{"pool.ip_version"}},
-	{"v3-members-required", "`members` is required", srcDoc, onlyV3, nil, edits(del("pool.members")), []string{"pool.members"}},
+	{"v3-members-required", "`members` is required", srcRef, onlyV3, nil, edits(del("pool.members")), []string{"pool.members"}},
 	{"v3-members-two", "exactly 2 members", srcV3 + " (表4)", onlyV3,
 		nil, edits(del("pool.members[1]")), []string{"pool.members"}},
 	{"v3-master-and-slave", "one member `master`, one `slave`", srcV3 + " (表4)", onlyV3,
@@ -199,7 +200,7 @@ var ruleCases = []ruleCase{
 		edits(set("pool.members[1].role", "master")), []string{"pool.members[1].role"}},
 	{"v3-role-enum", "`role` is required: master or slave", srcV3 + " (表6)", onlyV3,
 		nil, edits(set("pool.members[0].role", "backup"), del("pool.members[1].role")), []string{"pool.members[0].role", "pool.members[1].role"}},
-	{"v3-address-required", "member `address` is required", srcDoc, onlyV3, nil, edits(del("pool.members[0].address")), []string{"pool.members[0].address"}},
+	{"v3-address-required", "member `address` is required", srcRef, onlyV3, nil, edits(del("pool.members[0].address")), []string{"pool.members[0].address"}},
 	{"v3-address-private-ipv4", "`address` is a private IPv4 when `subnet_cidr_id` is empty", srcV3 + " (表6)", onlyV3,
 		edits(set("pool.members[0].address", "172.16.0.210"), set("pool.members[1].address", "192.168.1.2")),
 		edits(set("pool.members[0].address", "120.10.10.16"), set("pool.members[1].address", "fd00::1")),
@@ -210,22 +211,22 @@ var ruleCases = []ruleCase{
 	{"v3-address-with-subnet-not-public", "with `subnet_cidr_id`, a public IPv4 `address` is refused", srcV3 + " (表6)", onlyV3,
 		edits(set("pool.members[0].subnet_cidr_id", "s-1"), set("pool.members[0].address", "10.1.2.3")),
 		edits(set("pool.members[0].subnet_cidr_id", "s-1"), set("pool.members[0].address", "120.10.10.16")), []string{"pool.members[0].address"}},
-	{"v3-port-range", "`protocol_port` 1–65535", srcDoc, onlyV3,
+	{"v3-port-range", "`protocol_port` 1–65535", srcRef, onlyV3,
 		edits(set("pool.members[0].protocol_port", 65535)), edits(set("pool.members[0].protocol_port", 0)), []string{"pool.members[0].protocol_port"}},
-	{"v3-port-required", "`protocol_port` required unless `any_port_enable`", srcDoc + ", " + srcV3 + " (表6)", onlyV3,
+	{"v3-port-required", "`protocol_port` required unless `any_port_enable`", srcRef + ", " + srcV3 + " (表6)", onlyV3,
 		edits(del("pool.members[0].protocol_port"), set("pool.any_port_enable", true)), edits(del("pool.members[0].protocol_port")),
 		[]string{"pool.members[0].protocol_port"}},
 	{"v3-any-port-layer4", "`any_port_enable` only for QUIC, TCP and UDP pools", srcV3 + " (表4)", onlyV3,
 		edits(set("pool.any_port_enable", true)), edits(set("pool.protocol", "TLS"), set("pool.any_port_enable", true)), []string{"pool.any_port_enable"}},
-	{"v3-healthmonitor-required", "`healthmonitor` is required", srcDoc, onlyV3, nil, edits(del("pool.healthmonitor")), []string{"pool.healthmonitor"}},
-	{"v3-hm-delay-required", "`healthmonitor.delay` is required", srcDoc, onlyV3, nil, edits(del("pool.healthmonitor.delay")), []string{"pool.healthmonitor.delay"}},
+	{"v3-healthmonitor-required", "`healthmonitor` is required", srcRef, onlyV3, nil, edits(del("pool.healthmonitor")), []string{"pool.healthmonitor"}},
+	{"v3-hm-delay-required", "`healthmonitor.delay` is required", srcRef, onlyV3, nil, edits(del("pool.healthmonitor.delay")), []string{"pool.healthmonitor.delay"}},
 	{"v3-hm-delay-range", "`healthmonitor.delay` 1–50", srcV3 + " (表7)", onlyV3,
 		edits(set("pool.healthmonitor.delay", 50)), edits(set("pool.healthmonitor.delay", 51)), []string{"pool.healthmonitor.delay"}},
-	{"v3-hm-retries-required", "`healthmonitor.max_retries` is required", srcDoc, onlyV3, nil, edits(del("pool.healthmonitor.max_retries")), []string{"pool.healthmonitor.max_retries"}},
+	{"v3-hm-retries-required", "`healthmonitor.max_retries` is required", srcRef, onlyV3, nil, edits(del("pool.healthmonitor.max_retries")), []string{"pool.healthmonitor.max_retries"}},
 	{"v3-hm-retries-range", "`healthmonitor.max_retries` 1–10", srcV3 + " (表7)", onlyV3,
 		edits(set("pool.healthmonitor.max_retries", 10)), edits(set("pool.healthmonitor.max_retries", 0)), []string{"pool.healthmonitor.max_retries"}},
-	{"v3-hm-timeout-required", "`healthmonitor.timeout` is required", srcDoc, onlyV3, nil, edits(del("pool.healthmonitor.timeout")), []string{"pool.healthmonitor.timeout"}},
-	{"v3-hm-timeout-range", "`healthmonitor.timeout` 1–50", srcDoc, onlyV3,
+	{"v3-hm-timeout-required", "`healthmonitor.timeout` is required", srcRef, onlyV3, nil, edits(del("pool.healthmonitor.timeout")), []string{"pool.healthmonitor.timeout"}},
+	{"v3-hm-timeout-range", "`healthmonitor.timeout` 1–50", srcRef, onlyV3,
 		edits(set("pool.healthmonitor.timeout", 50)), edits(set("pool.healthmonitor.timeout", 51)), []string{"pool.healthmonitor.timeout"}},
 	{"v3-hm-type-enum", "`healthmonitor.type` is required: TCP, UDP_CONNECT, HTTP or HTTPS", srcV3 + " (表7)", onlyV3,
 		edits(set("pool.healthmonitor.type", "HTTPS")), edits(set("pool.healthmonitor.type", "PING")), []string{"pool.healthmonitor.type"}},
@@ -256,7 +257,7 @@ var ruleCases = []ruleCase{
 		quic, with(quic, del("pool.session_persistence")), []string{"pool.session_persistence"}},
 	{"v3-quic-needs-source-ip", "QUIC pools require session persistence type SOURCE_IP", srcV3 + " (表5)", onlyV3,
 		quic, with(quic, set("pool.session_persistence", obj{"type": "HTTP_COOKIE"})), []string{"pool.session_persistence.type"}},
-	{"v3-drain-timeout-required", "`connection_drain.timeout` required when `enable` is true", srcDoc, onlyV3,
+	{"v3-drain-timeout-required", "`connection_drain.timeout` required when `enable` is true", srcRef, onlyV3,
 		edits(set("pool.connection_drain", obj{"enable": true, "timeout": 300})), edits(set("pool.connection_drain", obj{"enable": true})),
 		[]string{"pool.connection_drain.timeout"}},
 	{"v3-drain-timeout-range", "`connection_drain.timeout` 10–4000 seconds", srcV3 + " (表8)", onlyV3,
@@ -393,7 +394,14 @@ func TestRulesTable(t *testing.T) {
 	b.WriteString("do not edit by hand. Every rule is checked before any network call (and by the emulator on what it\n")
 	b.WriteString("receives). Each case starts from a valid request of each API listed, applies the valid edits (the\n")
 	b.WriteString("request must pass) and the invalid edits (the violations must be exactly the fields listed).\n\n")
-	b.WriteString("APIs: `v2` = `POST /v2/{project_id}/elb/pools`, `v2.0` = `POST /v2.0/lbaas/pools`,\n`v3` = `POST /v3/{project_id}/elb/master-slave-pools`. Sources are files under `/work/shared/docs` and the seed pages.\n\n")
+	b.WriteString("APIs: `v2` = `POST /v2/{project_id}/elb/pools`, `v2.0` = `POST /v2.0/lbaas/pools`,\n`v3` = `POST /v3/{project_id}/elb/master-slave-pools`.\n\n")
+	b.WriteString("Sources: the pages of Huawei Cloud's Elastic Load Balance (ELB) API reference, by API: `v2 page`\n")
+	b.WriteString("is \"创建后端云服务器组\" (`POST /v2/{project_id}/elb/pools`), `v2.0 page` is \"创建后端云服务器组\" of the\n")
+	b.WriteString("Neutron-LBaaS-style v2.0 API (`POST /v2.0/lbaas/pools`), `v3 page` is \"创建主备后端服务器组\"\n")
+	b.WriteString("(`POST /v3/{project_id}/elb/master-slave-pools`); a table number (表4) is the page's. `ELB API\n")
+	b.WriteString("reference` is a rule that reference states beside those pages' parameter tables (their required\n")
+	b.WriteString("columns, or the same object on a related page). `Huawei's region ids` are the reference's region\n")
+	b.WriteString("names (`cn-north-4`, `ap-southeast-1`). `README.md (Functions)` is lbfn's own request format.\n\n")
 	b.WriteString("| Rule | Source | APIs | Test case | Valid edits | Invalid edits | Violations |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, c := range ruleCases {

@@ -72,7 +72,7 @@ func NewClient(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// env holds the contract's variables. Credentials are checked by NewClient, so an empty
+// env holds the variables README.md's Configuration names. Credentials are checked by NewClient, so an empty
 // value is reported like a missing one.
 type env struct {
 	AccessKey string        `envconfig:"JDCLOUD_ACCESS_KEY"`
@@ -256,7 +256,7 @@ func requestID(resp *httpx.Response, fromBody string) string {
 	return resp.Header.Get("x-jdcloud-request-id")
 }
 
-// isNameConflict recognises the seed's 409 "backend.inuse.name:backend name 'x' is already
+// isNameConflict recognises the createBackend page's 409 "backend.inuse.name:backend name 'x' is already
 // exist", whether the code arrives as error.status or inside the message.
 func isNameConflict(e *op.Error) bool {
 	return e.ProviderCode == "backend.inuse.name" || strings.Contains(e.ProviderMessage, "backend.inuse.name")

@@ -414,7 +414,7 @@ func TestConnect(t *testing.T) {
 }
 
 // TestRun goes through op.Run, the path every trigger takes: a dry run sends nothing, a real
-// run answers the contract's result. It runs a fresh copy of jdcloud.CreateBackend: the
+// run answers the result README.md describes. It runs a fresh copy of jdcloud.CreateBackend: the
 // operation connects once per process, so under go test -count=2 the shared one would keep
 // the first run's emulator address.
 func TestRun(t *testing.T) {

@@ -8,7 +8,8 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// Documented values. Source: the createBackend page (seed) and the provider note.
+// Documented values: the createBackend page of JD Cloud's LB API, and its SDKs' models for what
+// the page leaves out (RULES.md names the source of each rule).
 var (
 	protocols            = []string{"Http", "Tcp", "Udp"}
 	algorithms           = []string{"IpHash", "RoundRobin", "LeastConn", "QuintupleHash"}

@@ -19,16 +19,17 @@ import (
 
 var update = flag.Bool("update", false, "rewrite RULES.md from the rules table")
 
-// baseRequest is a valid request every rule case patches: the provider note's vector.
+// baseRequest is a valid request every rule case patches: the body of the createBackend
+// signing vector (shared/auth/jdsign/jdsign_test.go), without its algorithm.
 const baseRequest = `{"regionId":"cn-north-1","backendName":"demo-backend","loadBalancerId":"nlb-example",` +
 	`"protocol":"Tcp","port":80,"healthCheckSpec":{"protocol":"Tcp"}}`
 
 // Sources of the rules.
 const (
-	seed     = "createBackend page"
-	note     = "provider note"
-	derived  = "derived (Http backends are alb only; QuintupleHash is dnlb only)"
-	contract = "contract"
+	seed    = "createBackend page"
+	sdk     = "SDK model"
+	derived = "derived (Http backends are alb only; QuintupleHash is dnlb only)"
+	readme  = "README.md (Functions)"
 )
 
 // rule is one documented rule with a valid and an invalid request, each a JSON merge patch
@@ -42,7 +43,7 @@ type rule struct {
 
 var rules = []rule{
 	{"regionId-required", "regionId is required", seed, `{}`, `{"regionId":null}`, "regionId"},
-	{"regionId-format", "regionId looks like cn-north-1 (^cn-[a-z]+-[0-9]+$)", note, `{"regionId":"cn-east-2"}`, `{"regionId":"north-1"}`, "regionId"},
+	{"regionId-format", "regionId looks like cn-north-1 (^cn-[a-z]+-[0-9]+$)", "JD Cloud's regions", `{"regionId":"cn-east-2"}`, `{"regionId":"north-1"}`, "regionId"},
 	{"backendName-required", "backendName is required, not empty", seed, `{}`, `{"backendName":""}`, "backendName"},
 	{"backendName-length", "backendName is at most 32 characters", seed, `{"backendName":"` + strings.Repeat("后", 32) + `"}`, `{"backendName":"` + strings.Repeat("a", 33) + `"}`, "backendName"},
 	{"backendName-chars", "backendName: Chinese, letters, digits, _ and - only", seed, `{"backendName":"后端_web-01"}`, `{"backendName":"web 01"}`, "backendName"},
@@ -51,7 +52,7 @@ var rules = []rule{
 	{"protocol-enum", "protocol is Http, Tcp or Udp", seed, `{"protocol":"Udp"}`, `{"protocol":"HTTP"}`, "protocol"},
 	{"port-required", "port is required", seed, `{}`, `{"port":null}`, "port"},
 	{"port-range", "port is 1-65535", seed, `{"port":65535}`, `{"port":0}`, "port"},
-	{"port-type", "port is an integer", contract, `{"port":1}`, `{"port":"80"}`, "port"},
+	{"port-type", "port is an integer", readme, `{"port":1}`, `{"port":"80"}`, "port"},
 	{"healthCheckSpec-required", "healthCheckSpec is required", seed, `{}`, `{"healthCheckSpec":null}`, "healthCheckSpec"},
 	{"algorithm-enum", "algorithm is IpHash, RoundRobin, LeastConn (alb, nlb) or QuintupleHash (dnlb)", seed, `{"algorithm":"LeastConn"}`, `{"algorithm":"Random"}`, "algorithm"},
 	{"algorithm-quintuple-not-http", "QuintupleHash (dnlb) is not for Http backends", derived, `{"algorithm":"QuintupleHash"}`, `{"protocol":"Http","algorithm":"QuintupleHash"}`, "algorithm"},
@@ -60,9 +61,9 @@ var rules = []rule{
 	{"agIds-one", "agIds holds one id (目前只支持一个)", seed, `{"agIds":["ag-1"]}`, `{"agIds":["ag-1","ag-2"]}`, "agIds"},
 	{"agIds-item", "agIds items are not empty", seed, `{"agIds":["ag-1"]}`, `{"agIds":[""]}`, "agIds[0]"},
 	{"agIds-xor-targetGroupIds", "agIds and targetGroupIds are not both given", seed, `{"agIds":["ag-1"]}`, `{"targetGroupIds":["tg-1"],"agIds":["ag-1"]}`, "agIds"},
-	{"agInfoSpec-agId", "agInfoSpec[].agId is required", note, `{"agInfoSpec":[{"agId":"ag-1","defaultWeight":10}]}`, `{"agInfoSpec":[{"defaultWeight":10}]}`, "agInfoSpec[0].agId"},
-	{"agInfoSpec-one", "agInfoSpec holds one group (it stands for agIds)", note, `{"agInfoSpec":[{"agId":"ag-1"}]}`, `{"agInfoSpec":[{"agId":"ag-1"},{"agId":"ag-2"}]}`, "agInfoSpec"},
-	{"agInfoSpec-xor-targetGroupIds", "agInfoSpec and targetGroupIds are not both given", note, `{"agInfoSpec":[{"agId":"ag-1"}],"agIds":["ag-1"]}`, `{"agInfoSpec":[{"agId":"ag-1"}],"targetGroupIds":["tg-1"]}`, "agInfoSpec"},
+	{"agInfoSpec-agId", "agInfoSpec[].agId is required", sdk, `{"agInfoSpec":[{"agId":"ag-1","defaultWeight":10}]}`, `{"agInfoSpec":[{"defaultWeight":10}]}`, "agInfoSpec[0].agId"},
+	{"agInfoSpec-one", "agInfoSpec holds one group (it stands for agIds)", sdk, `{"agInfoSpec":[{"agId":"ag-1"}]}`, `{"agInfoSpec":[{"agId":"ag-1"},{"agId":"ag-2"}]}`, "agInfoSpec"},
+	{"agInfoSpec-xor-targetGroupIds", "agInfoSpec and targetGroupIds are not both given", sdk, `{"agInfoSpec":[{"agId":"ag-1"}],"agIds":["ag-1"]}`, `{"agInfoSpec":[{"agId":"ag-1"}],"targetGroupIds":["tg-1"]}`, "agInfoSpec"},
 	{"proxyProtocol-not-http", "proxyProtocol only with Tcp or Udp", seed, `{"proxyProtocol":true}`, `{"protocol":"Http","proxyProtocol":true}`, "proxyProtocol"},
 	{"description-length", "description is at most 256 characters", seed, `{"description":"` + strings.Repeat("描", 256) + `"}`, `{"description":"` + strings.Repeat("d", 257) + `"}`, "description"},
 	{"sessionStickyTimeout-range", "sessionStickyTimeout is 1-3600", seed, `{"sessionStickiness":true,"sessionStickyTimeout":3600}`, `{"sessionStickyTimeout":0}`, "sessionStickyTimeout"},
@@ -75,28 +76,28 @@ var rules = []rule{
 	{"httpForwardedHost-http", "httpForwardedHost only with protocol Http", seed, `{"protocol":"Http","httpForwardedHost":true}`, `{"httpForwardedHost":true}`, "httpForwardedHost"},
 	{"httpForwardedVip-http", "httpForwardedVip only with protocol Http", seed, `{"protocol":"Http","httpForwardedVip":true}`, `{"httpForwardedVip":true}`, "httpForwardedVip"},
 	{"httpForwardedClientPort-http", "httpForwardedClientPort only with protocol Http", seed, `{"protocol":"Http","httpForwardedClientPort":true}`, `{"httpForwardedClientPort":true}`, "httpForwardedClientPort"},
-	{"hc-protocol-required", "healthCheckSpec.protocol is required", note, `{}`, `{"healthCheckSpec":{"protocol":null}}`, "healthCheckSpec.protocol"},
-	{"hc-protocol-enum", "healthCheckSpec.protocol is Http, Tcp or Icmp", note, `{"healthCheckSpec":{"protocol":"Http"}}`, `{"healthCheckSpec":{"protocol":"Udp"}}`, "healthCheckSpec.protocol"},
-	{"hc-icmp-udp-only", "Icmp health checks only for Udp backends", note, `{"protocol":"Udp","healthCheckSpec":{"protocol":"Icmp"}}`, `{"healthCheckSpec":{"protocol":"Icmp"}}`, "healthCheckSpec.protocol"},
-	{"hc-dnlb-no-http", "dnlb (QuintupleHash) health checks are Tcp or Icmp", note, `{"algorithm":"QuintupleHash","healthCheckSpec":{"protocol":"Tcp"}}`, `{"algorithm":"QuintupleHash","healthCheckSpec":{"protocol":"Http"}}`, "healthCheckSpec.protocol"},
-	{"hc-port-range", "healthCheckSpec.port is 0-65535", note, `{"healthCheckSpec":{"port":0}}`, `{"healthCheckSpec":{"port":65536}}`, "healthCheckSpec.port"},
-	{"hc-port-not-icmp", "healthCheckSpec.port not with Icmp", note, `{"protocol":"Udp","healthCheckSpec":{"protocol":"Icmp"}}`, `{"protocol":"Udp","healthCheckSpec":{"protocol":"Icmp","port":53}}`, "healthCheckSpec.port"},
-	{"hc-healthyThresholdCount", "healthCheckSpec.healthyThresholdCount is 1-5", note, `{"healthCheckSpec":{"healthyThresholdCount":5}}`, `{"healthCheckSpec":{"healthyThresholdCount":6}}`, "healthCheckSpec.healthyThresholdCount"},
-	{"hc-unhealthyThresholdCount", "healthCheckSpec.unhealthyThresholdCount is 1-5", note, `{"healthCheckSpec":{"unhealthyThresholdCount":1}}`, `{"healthCheckSpec":{"unhealthyThresholdCount":0}}`, "healthCheckSpec.unhealthyThresholdCount"},
-	{"hc-checkTimeoutSeconds", "healthCheckSpec.checkTimeoutSeconds is 2-60", note, `{"healthCheckSpec":{"checkTimeoutSeconds":60}}`, `{"healthCheckSpec":{"checkTimeoutSeconds":1}}`, "healthCheckSpec.checkTimeoutSeconds"},
-	{"hc-intervalSeconds", "healthCheckSpec.intervalSeconds is 5-300", note, `{"healthCheckSpec":{"intervalSeconds":300}}`, `{"healthCheckSpec":{"intervalSeconds":4}}`, "healthCheckSpec.intervalSeconds"},
-	{"hc-httpVersion", "healthCheckSpec.httpVersion is HTTP1.0 or HTTP1.1", note, `{"healthCheckSpec":{"protocol":"Http","httpVersion":"HTTP1.1"}}`, `{"healthCheckSpec":{"protocol":"Http","httpVersion":"HTTP2"}}`, "healthCheckSpec.httpVersion"},
-	{"hc-httpDomain-http", "healthCheckSpec.httpDomain only with Http health checks", note, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"www.example.com"}}`, `{"healthCheckSpec":{"httpDomain":"www.example.com"}}`, "healthCheckSpec.httpDomain"},
-	{"hc-httpDomain-format", "healthCheckSpec.httpDomain: letters, digits, - and .", note, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"a-1.example.com"}}`, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"example.com/x"}}`, "healthCheckSpec.httpDomain"},
-	{"hc-httpDomain-length", "healthCheckSpec.httpDomain is at most 255 characters", note, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"` + strings.Repeat("a", 255) + `"}}`, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"` + strings.Repeat("a", 256) + `"}}`, "healthCheckSpec.httpDomain"},
-	{"hc-httpPath-http", "healthCheckSpec.httpPath only with Http health checks", note, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/health"}}`, `{"healthCheckSpec":{"httpPath":"/health"}}`, "healthCheckSpec.httpPath"},
-	{"hc-httpPath-slash", "healthCheckSpec.httpPath starts with /", note, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/"}}`, `{"healthCheckSpec":{"protocol":"Http","httpPath":"health"}}`, "healthCheckSpec.httpPath"},
-	{"hc-httpPath-length", "healthCheckSpec.httpPath is at most 1000 characters", note, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/` + strings.Repeat("p", 999) + `"}}`, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/` + strings.Repeat("p", 1000) + `"}}`, "healthCheckSpec.httpPath"},
-	{"hc-httpCode-http", "healthCheckSpec.httpCode only with Http health checks", note, `{"healthCheckSpec":{"protocol":"Http","httpCode":["2xx"]}}`, `{"healthCheckSpec":{"httpCode":["2xx"]}}`, "healthCheckSpec.httpCode"},
-	{"hc-httpCode-item", "healthCheckSpec.httpCode items are 200-499, a range like 201-205, or 2xx/3xx/4xx", note, `{"healthCheckSpec":{"protocol":"Http","httpCode":["200","201-205","3xx","499"]}}`, `{"healthCheckSpec":{"protocol":"Http","httpCode":["200","500"]}}`, "healthCheckSpec.httpCode[1]"},
-	{"hc-httpCode-range", "healthCheckSpec.httpCode ranges rise within 200-499", note, `{"healthCheckSpec":{"protocol":"Http","httpCode":["400-499"]}}`, `{"healthCheckSpec":{"protocol":"Http","httpCode":["205-201"]}}`, "healthCheckSpec.httpCode[0]"},
-	{"unknown-field", "unknown fields are refused", contract, `{"idempotencyKey":"k"}`, `{"backendname":"x"}`, "backendname"},
-	{"unknown-nested-field", "unknown fields inside healthCheckSpec are refused", contract, `{"healthCheckSpec":{"intervalSeconds":5}}`, `{"healthCheckSpec":{"path":"/"}}`, "healthCheckSpec.path"},
+	{"hc-protocol-required", "healthCheckSpec.protocol is required", sdk, `{}`, `{"healthCheckSpec":{"protocol":null}}`, "healthCheckSpec.protocol"},
+	{"hc-protocol-enum", "healthCheckSpec.protocol is Http, Tcp or Icmp", sdk, `{"healthCheckSpec":{"protocol":"Http"}}`, `{"healthCheckSpec":{"protocol":"Udp"}}`, "healthCheckSpec.protocol"},
+	{"hc-icmp-udp-only", "Icmp health checks only for Udp backends", sdk, `{"protocol":"Udp","healthCheckSpec":{"protocol":"Icmp"}}`, `{"healthCheckSpec":{"protocol":"Icmp"}}`, "healthCheckSpec.protocol"},
+	{"hc-dnlb-no-http", "dnlb (QuintupleHash) health checks are Tcp or Icmp", sdk, `{"algorithm":"QuintupleHash","healthCheckSpec":{"protocol":"Tcp"}}`, `{"algorithm":"QuintupleHash","healthCheckSpec":{"protocol":"Http"}}`, "healthCheckSpec.protocol"},
+	{"hc-port-range", "healthCheckSpec.port is 0-65535", sdk, `{"healthCheckSpec":{"port":0}}`, `{"healthCheckSpec":{"port":65536}}`, "healthCheckSpec.port"},
+	{"hc-port-not-icmp", "healthCheckSpec.port not with Icmp", sdk, `{"protocol":"Udp","healthCheckSpec":{"protocol":"Icmp"}}`, `{"protocol":"Udp","healthCheckSpec":{"protocol":"Icmp","port":53}}`, "healthCheckSpec.port"},
+	{"hc-healthyThresholdCount", "healthCheckSpec.healthyThresholdCount is 1-5", sdk, `{"healthCheckSpec":{"healthyThresholdCount":5}}`, `{"healthCheckSpec":{"healthyThresholdCount":6}}`, "healthCheckSpec.healthyThresholdCount"},
+	{"hc-unhealthyThresholdCount", "healthCheckSpec.unhealthyThresholdCount is 1-5", sdk, `{"healthCheckSpec":{"unhealthyThresholdCount":1}}`, `{"healthCheckSpec":{"unhealthyThresholdCount":0}}`, "healthCheckSpec.unhealthyThresholdCount"},
+	{"hc-checkTimeoutSeconds", "healthCheckSpec.checkTimeoutSeconds is 2-60", sdk, `{"healthCheckSpec":{"checkTimeoutSeconds":60}}`, `{"healthCheckSpec":{"checkTimeoutSeconds":1}}`, "healthCheckSpec.checkTimeoutSeconds"},
+	{"hc-intervalSeconds", "healthCheckSpec.intervalSeconds is 5-300", sdk, `{"healthCheckSpec":{"intervalSeconds":300}}`, `{"healthCheckSpec":{"intervalSeconds":4}}`, "healthCheckSpec.intervalSeconds"},
+	{"hc-httpVersion", "healthCheckSpec.httpVersion is HTTP1.0 or HTTP1.1", sdk, `{"healthCheckSpec":{"protocol":"Http","httpVersion":"HTTP1.1"}}`, `{"healthCheckSpec":{"protocol":"Http","httpVersion":"HTTP2"}}`, "healthCheckSpec.httpVersion"},
+	{"hc-httpDomain-http", "healthCheckSpec.httpDomain only with Http health checks", sdk, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"www.example.com"}}`, `{"healthCheckSpec":{"httpDomain":"www.example.com"}}`, "healthCheckSpec.httpDomain"},
+	{"hc-httpDomain-format", "healthCheckSpec.httpDomain: letters, digits, - and .", sdk, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"a-1.example.com"}}`, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"example.com/x"}}`, "healthCheckSpec.httpDomain"},
+	{"hc-httpDomain-length", "healthCheckSpec.httpDomain is at most 255 characters", sdk, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"` + strings.Repeat("a", 255) + `"}}`, `{"healthCheckSpec":{"protocol":"Http","httpDomain":"` + strings.Repeat("a", 256) + `"}}`, "healthCheckSpec.httpDomain"},
+	{"hc-httpPath-http", "healthCheckSpec.httpPath only with Http health checks", sdk, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/health"}}`, `{"healthCheckSpec":{"httpPath":"/health"}}`, "healthCheckSpec.httpPath"},
+	{"hc-httpPath-slash", "healthCheckSpec.httpPath starts with /", sdk, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/"}}`, `{"healthCheckSpec":{"protocol":"Http","httpPath":"health"}}`, "healthCheckSpec.httpPath"},
+	{"hc-httpPath-length", "healthCheckSpec.httpPath is at most 1000 characters", sdk, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/` + strings.Repeat("p", 999) + `"}}`, `{"healthCheckSpec":{"protocol":"Http","httpPath":"/` + strings.Repeat("p", 1000) + `"}}`, "healthCheckSpec.httpPath"},
+	{"hc-httpCode-http", "healthCheckSpec.httpCode only with Http health checks", sdk, `{"healthCheckSpec":{"protocol":"Http","httpCode":["2xx"]}}`, `{"healthCheckSpec":{"httpCode":["2xx"]}}`, "healthCheckSpec.httpCode"},
+	{"hc-httpCode-item", "healthCheckSpec.httpCode items are 200-499, a range like 201-205, or 2xx/3xx/4xx", sdk, `{"healthCheckSpec":{"protocol":"Http","httpCode":["200","201-205","3xx","499"]}}`, `{"healthCheckSpec":{"protocol":"Http","httpCode":["200","500"]}}`, "healthCheckSpec.httpCode[1]"},
+	{"hc-httpCode-range", "healthCheckSpec.httpCode ranges rise within 200-499", sdk, `{"healthCheckSpec":{"protocol":"Http","httpCode":["400-499"]}}`, `{"healthCheckSpec":{"protocol":"Http","httpCode":["205-201"]}}`, "healthCheckSpec.httpCode[0]"},
+	{"unknown-field", "unknown fields are refused", readme, `{"idempotencyKey":"k"}`, `{"backendname":"x"}`, "backendname"},
+	{"unknown-nested-field", "unknown fields inside healthCheckSpec are refused", readme, `{"healthCheckSpec":{"intervalSeconds":5}}`, `{"healthCheckSpec":{"path":"/"}}`, "healthCheckSpec.path"},
 }
 
 // patched applies the JSON merge patch to baseRequest.
@@ -219,6 +220,10 @@ func TestRulesDoc(t *testing.T) {
 	b.WriteString("`rules_test.go`; do not edit. Every rule is checked before any network call (and again by the\n")
 	b.WriteString("emulator). Each case patches this valid request (JSON merge patch, `null` removes a member):\n\n")
 	b.WriteString("```json\n" + baseRequest + "\n```\n\n")
+	b.WriteString("Sources: `createBackend page` is the createBackend page of JD Cloud's Load Balancer (LB) API\n")
+	b.WriteString("reference; `SDK model` is the same API's model in JD Cloud's SDKs (`HealthCheckSpec`, `agInfoSpec`),\n")
+	b.WriteString("which that page does not show; `JD Cloud's regions` are its documented region ids (cn-north-1,\n")
+	b.WriteString("cn-east-1, cn-east-2, cn-south-1); `README.md (Functions)` is lbfn's own request format.\n\n")
 	b.WriteString("| rule | source | test case | reported at | valid patch | invalid patch |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	cell := func(s string) string {

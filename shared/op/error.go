@@ -12,7 +12,7 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// Kind classifies a failure. The names are the contract's.
+// Kind classifies a failure. The names are those of error.kind in README.md ("The result").
 type Kind string
 
 const (
@@ -29,7 +29,7 @@ const (
 	KindTimeout     Kind = "timeout"     // the deadline came first
 )
 
-// Kinds lists every kind, in the contract's order.
+// Kinds lists every kind, in the order of the README's table.
 var Kinds = []Kind{KindValidation, KindConfig, KindAuth, KindNotFound, KindConflict, KindInProgress, KindQuota,
 	KindThrottled, KindProvider, KindUnavailable, KindTimeout}
 

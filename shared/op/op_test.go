@@ -61,7 +61,7 @@ func TestKindRetryable(t *testing.T) {
 	}
 }
 
-// The failure example of the contract: every member present, violations an array.
+// The failure form of README.md ("The result"): every member present, violations an array.
 func TestErrorJSON(t *testing.T) {
 	wantKeys := []string{"httpStatus", "kind", "message", "providerCode", "providerMessage", "requestId", "retryable", "violations"}
 	for _, e := range []*Error{

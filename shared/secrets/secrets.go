@@ -2,7 +2,7 @@
 // Secrets Manager, once per process, before any operation reads them.
 //
 // A deployment never writes a credential into its template: it passes the secret's ARN in
-// LBFN_SECRET_ARN, and Apply reads it at start. The secret is a JSON object of the contract's
+// LBFN_SECRET_ARN, and Apply reads it at start. The secret is a JSON object of README.md's
 // variable names ({"CTYUN_AK": "...", "CTYUN_SK": "..."}); only those names are set, and only
 // when the environment does not already set them, so a value given directly (a local run, a
 // test) always wins.
@@ -37,7 +37,7 @@ import (
 // read in order (the first that sets a variable wins).
 const ARNVariable = "LBFN_SECRET_ARN"
 
-// Variables are the names a secret may set: the contract's credentials, the webhook secret,
+// Variables are the names a secret may set: the credentials of README.md's Configuration, the webhook secret,
 // and chatops's chat secrets with the identities and allow-list kept beside them. Any other
 // key in a secret is ignored, so a secret cannot redirect an endpoint (the Feishu API base
 // and LBFN_CHATOPS_URL included) or change a tuning setting.

@@ -20,7 +20,7 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// Header names of the HTTP contract.
+// Header names of the HTTP trigger's webhook signature (README.md, "With the webhook signature").
 const (
 	HeaderTimestamp   = "X-Lbfn-Timestamp"
 	HeaderSignature   = "X-Lbfn-Signature"
@@ -111,7 +111,7 @@ type httpAnswer struct {
 	body   []byte
 }
 
-// serveHTTP is the HTTP contract, shared by the API Gateway / Function URL events and the
+// serveHTTP is the HTTP trigger, shared by the API Gateway / Function URL events and the
 // net/http handler: signature check first (401 and nothing done), then one run whose result
 // is the body and whose status or kind is the HTTP status.
 func (h *Handler) serveHTTP(ctx context.Context, trigger, method string, header func(string) string, body []byte, bodyErr error) httpAnswer {
@@ -160,7 +160,7 @@ func answer(status int, res *op.Result) httpAnswer {
 	return httpAnswer{status: status, header: map[string]string{"Content-Type": "application/json"}, body: marshal(res)}
 }
 
-// HTTPStatus is the contract's HTTP status of a result: 201 created, 202 in_progress,
+// HTTPStatus is the HTTP status of a result (README.md, "The result"): 201 created, 202 in_progress,
 // 200 validated, else the status of the failure's kind.
 func HTTPStatus(res *op.Result) int {
 	if !res.OK {
@@ -223,9 +223,9 @@ func (h *Handler) handleFunctionURL(ctx context.Context, event []byte) (any, err
 	return events.LambdaFunctionURLResponse{StatusCode: a.status, Headers: a.header, Body: string(a.body)}, nil
 }
 
-// NewHTTPHandler serves o with the HTTP trigger's contract (the same code as the API Gateway
-// and Function URL events): POST the request as the body; the answer is the result with the
-// contract's status. The local dev server and the Google Cloud Functions HTTP entry use it.
+// NewHTTPHandler serves o as the HTTP trigger does (the same code as the API Gateway and
+// Function URL events): POST the request as the body; the answer is the result with its
+// HTTPStatus. The local dev server and the Google Cloud Functions HTTP entry use it.
 func NewHTTPHandler(o op.Operation, opts Options) http.Handler {
 	return &httpHandler{New(o, opts)}
 }

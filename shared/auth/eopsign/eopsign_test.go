@@ -12,8 +12,8 @@ import (
 	"github.com/lbfn/lbfn/shared/redact"
 )
 
-// vectors are the three of docs/providers/ctyun.md, which agree across three independent
-// implementations.
+// vectors are not CTyun's own, but three independent implementations of its EOP signing
+// agree on them.
 var vectors = []struct {
 	name, requestID, date, query, body, want string
 }{

@@ -25,8 +25,9 @@ func fixedClock(layoutValue string) func() time.Time {
 
 const elbBody = `{"pool":{"lb_algorithm":"ROUND_ROBIN","protocol":"TCP","type":"ip","loadbalancer_id":"lb1","members":[{"address":"10.0.0.1","protocol_port":80,"role":"master"},{"address":"10.0.0.2","protocol_port":80,"role":"slave"}],"healthmonitor":{"delay":5,"max_retries":3,"timeout":3,"type":"TCP"}}}`
 
-// TestVectors checks every vector of docs/providers/huaweicloud.md: the SDK's own GET and
-// POST vectors and the two ELB vectors confirmed against the SDK and the API gateway signers.
+// TestVectors checks the signing vectors of Huawei's official Go SDK (huaweicloud-sdk-go-v3):
+// its own tests' GET and POST, and two ELB requests confirmed against both the SDK's signer
+// and the API gateway's example signer.
 func TestVectors(t *testing.T) {
 	tests := []struct {
 		name          string

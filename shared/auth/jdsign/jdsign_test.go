@@ -11,8 +11,8 @@ import (
 	"github.com/lbfn/lbfn/shared/redact"
 )
 
-// The vectors of the provider note (docs/providers/jdcloud.md), reproduced there with JD
-// Cloud's official Go SDK signer.
+// The createBackend request of the first two vectors, whose signatures JD Cloud's official Go
+// SDK signer (jdcloud-sdk-go) computes too; the third is the vector JD Cloud publishes.
 const (
 	vectorBody = `{"algorithm":"RoundRobin","backendName":"demo-backend","healthCheckSpec":{"protocol":"Tcp"},"loadBalancerId":"nlb-example","port":80,"protocol":"Tcp","regionId":"cn-north-1"}`
 	vectorURL  = "https://lb.jdcloud-api.com/v1/regions/cn-north-1/backends/"

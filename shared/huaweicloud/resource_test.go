@@ -1,0 +1,308 @@
+package huaweicloud
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lbfn/lbfn/shared/auth/hwsign"
+	"github.com/lbfn/lbfn/shared/httpx"
+	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
+	"github.com/lbfn/lbfn/shared/validate"
+)
+
+// A second kind of object, a listener, declared the way a new operation would be: its
+// description, request type, rules and operation, and nothing else. Driven against
+// fakeListeners below, it shows that create, lookup and reconcile (resource.go) know nothing
+// of pools.
+
+// testListener is a cut-down listener object of POST /v3/{project_id}/elb/listeners.
+type testListener struct {
+	Name           *string `json:"name,omitempty"`
+	Protocol       string  `json:"protocol"`
+	ProtocolPort   *int    `json:"protocol_port"`
+	LoadbalancerID string  `json:"loadbalancer_id"`
+}
+
+var testListeners = resource[testListener]{
+	noun: "listener", key: "listener", listKey: "listeners",
+	path: func(p string) string { return "/v3/" + p + "/elb/listeners" },
+	name: func(l *testListener) string { return deref(l.Name) },
+	// The same name, protocol and port, on the same load balancer.
+	matches: func(sent *testListener, listed []byte) bool {
+		var l struct {
+			Name          string `json:"name"`
+			Protocol      string `json:"protocol"`
+			ProtocolPort  int    `json:"protocol_port"`
+			Loadbalancers []ref  `json:"loadbalancers"`
+		}
+		return json.Unmarshal(listed, &l) == nil && l.Name == deref(sent.Name) && l.Protocol == sent.Protocol &&
+			l.ProtocolPort == *sent.ProtocolPort && len(l.Loadbalancers) == 1 && l.Loadbalancers[0].ID == sent.LoadbalancerID
+	},
+}
+
+type testListenerRequest struct {
+	op.Common
+	Region    string        `json:"region"`
+	ProjectID string        `json:"projectId,omitempty"`
+	Listener  *testListener `json:"listener"`
+}
+
+func (l *testListener) validate(v *validate.Report, path string) {
+	at := func(name string) string { return validate.Join(path, name) }
+	v.Length(at("name"), l.Name, 0, maxV2Length)
+	if v.RequiredString(at("protocol"), &l.Protocol) {
+		v.Enum(at("protocol"), &l.Protocol, "TCP", "UDP", "HTTP", "HTTPS")
+	}
+	if v.Required(at("protocol_port"), l.ProtocolPort != nil) {
+		v.Range(at("protocol_port"), l.ProtocolPort, 1, 65535)
+	}
+	v.RequiredString(at("loadbalancer_id"), &l.LoadbalancerID)
+}
+
+func newTestCreateListener(c *Client) op.Operation {
+	return &op.Spec[testListenerRequest, *Client]{
+		FunctionName: "huawei-create-listener",
+		ProviderName: ProviderName,
+		Connect:      func() (*Client, error) { return c, nil },
+		Validate: func(r *testListenerRequest, v *validate.Report) {
+			validateRouting(r.Region, r.ProjectID, v)
+			if v.Required("listener", r.Listener != nil) {
+				r.Listener.validate(v, "listener")
+			}
+		},
+		Call: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Outcome, error) {
+			return send(ctx, c, testListeners, r.Region, r.ProjectID, r.Listener, call)
+		},
+	}
+}
+
+// A fault is what fakeListeners does with one request.
+type fault int
+
+const (
+	pass    fault = iota
+	drop          // closes the connection without handling the request or answering
+	lost          // handles the request (a POST creates), then closes without answering
+	noID          // answers a POST 201 without the listener's id, creating nothing
+	busy409       // answers 409 saying the load balancer is busy, which passes
+)
+
+// fakeListeners is a listener collection on loopback: POST creates, GET ?name= lists, each
+// request's signature verified and the next of faults applied to it.
+type fakeListeners struct {
+	t         *testing.T
+	mu        sync.Mutex
+	faults    []fault
+	listeners []map[string]any
+	methods   []string
+	posted    [][]byte
+}
+
+const (
+	testAK      = "test-ak"
+	testSK      = "test-sk"
+	testProject = "0123456789abcdef0123456789abcdef"
+	listenersAt = "/v3/" + testProject + "/elb/listeners"
+)
+
+func (f *fakeListeners) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	if err := (&hwsign.Verifier{AccessKey: testAK, SecretKey: redact.NewSecret(testSK)}).Verify(r, body); err != nil ||
+		r.Header.Get("X-Project-Id") != testProject || r.URL.Path != listenersAt {
+		f.t.Errorf("%s %s: signature %v, project %q", r.Method, r.URL, err, r.Header.Get("X-Project-Id"))
+		http.Error(w, "refused", http.StatusUnauthorized)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.methods = append(f.methods, r.Method)
+	todo := pass
+	if len(f.faults) > 0 {
+		todo, f.faults = f.faults[0], f.faults[1:]
+	}
+	status, answer := f.handle(r, body, todo)
+	if todo == drop || todo == lost {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic(http.ErrAbortHandler)
+		}
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Request-Id", "rid-header")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(answer)
+}
+
+func (f *fakeListeners) handle(r *http.Request, body []byte, todo fault) (int, any) {
+	switch {
+	case todo == drop:
+		return 0, nil
+	case todo == busy409:
+		return http.StatusConflict, map[string]any{"error_code": "ELB.8907", "error_msg": "the load balancer is PENDING_UPDATE"}
+	case r.Method == http.MethodGet:
+		list := []any{}
+		for _, l := range f.listeners {
+			if name, ok := r.URL.Query()["name"]; !ok || l["name"] == name[0] {
+				list = append(list, l)
+			}
+		}
+		return http.StatusOK, map[string]any{"listeners": list, "request_id": "rid-list"}
+	case todo == noID:
+		return http.StatusCreated, map[string]any{"listener": map[string]any{}}
+	}
+	f.posted = append(f.posted, body)
+	var b struct{ Listener testListener }
+	if err := json.Unmarshal(body, &b); err != nil {
+		return http.StatusBadRequest, map[string]any{"error_code": "ELB.8902", "error_msg": err.Error()}
+	}
+	f.listeners = append(f.listeners, f.listener(b.Listener))
+	return http.StatusCreated, map[string]any{"listener": f.listeners[len(f.listeners)-1], "request_id": "rid-create"}
+}
+
+// listener is the listener object the fake answers and lists for l.
+func (f *fakeListeners) listener(l testListener) map[string]any {
+	return map[string]any{
+		"id": "listener-" + string(rune('a'+len(f.listeners))), "name": deref(l.Name), "protocol": l.Protocol,
+		"protocol_port": *l.ProtocolPort, "loadbalancers": []any{map[string]any{"id": l.LoadbalancerID}},
+	}
+}
+
+// TestResourceListener runs the listener operation through create, lookup-first on a repeat
+// and reconcile after lost answers, the exactly-once behaviour the pools have.
+func TestResourceListener(t *testing.T) {
+	const web = `{"region":"cn-north-4","listener":{"name":"web","protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`
+	const unnamed = `{"region":"cn-north-4","listener":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`
+	port := func(n int) *int { return &n }
+	name := func(s string) *string { return &s }
+	sameWeb := testListener{Name: name("web"), Protocol: "HTTP", ProtocolPort: port(80), LoadbalancerID: "lb-1"}
+	otherPort := testListener{Name: name("web"), Protocol: "HTTP", ProtocolPort: port(8080), LoadbalancerID: "lb-1"}
+	tests := []struct {
+		name      string
+		raw       string
+		delivery  int // op.Meta.Delivery: 1 is known to be the first
+		existing  []testListener
+		faults    []fault
+		methods   string // the requests the fake receives
+		listeners int    // how many it holds after
+		adopted   string // the id of the listener adopted, "" when this call created it
+		errKind   op.Kind
+		errText   string
+	}{
+		{name: "first delivery creates", raw: web, delivery: 1, methods: "POST", listeners: 1},
+		{name: "busy load balancer is retried", raw: web, delivery: 1, faults: []fault{busy409}, methods: "POST POST", listeners: 1},
+		{name: "repeat adopts the earlier one", raw: web, delivery: 2, existing: []testListener{sameWeb},
+			methods: "GET", listeners: 1, adopted: "listener-a"},
+		{name: "repeat creates when absent", raw: web, delivery: 2, methods: "GET POST", listeners: 1},
+		{name: "uncounted delivery looks first", raw: web, existing: []testListener{sameWeb}, methods: "GET", listeners: 1, adopted: "listener-a"},
+		{name: "answer lost: found by name", raw: web, delivery: 1, faults: []fault{lost}, methods: "POST GET", listeners: 1, adopted: "listener-a"},
+		{name: "create unanswered: sent once more", raw: web, delivery: 1, faults: []fault{drop}, methods: "POST GET POST", listeners: 1},
+		{name: "lookup's answer lost: asked again", raw: web, delivery: 1, faults: []fault{lost, drop, lost},
+			methods: "POST GET GET GET", listeners: 1, adopted: "listener-a"},
+		{name: "same name, other port is not adopted", raw: web, delivery: 1, existing: []testListener{otherPort}, faults: []fault{drop},
+			methods: "POST GET POST", listeners: 2},
+		{name: "two matches are not guessed between", raw: web, delivery: 1, existing: []testListener{sameWeb}, faults: []fault{lost},
+			methods: "POST GET", listeners: 2, errKind: op.KindConflict, errText: `a listener may have been created: looking it up by name failed: conflict: several listeners named "web" match (listener-a, listener-b); check the listeners`},
+		{name: "unnamed: not sent again", raw: unnamed, delivery: 1, faults: []fault{lost},
+			methods: "POST", listeners: 1, errKind: op.KindUnavailable, errText: "the listener has no name to look it up by"},
+		{name: "created without an id", raw: web, delivery: 1, faults: []fault{noID}, methods: "POST", listeners: 0,
+			errKind: op.KindProvider, errText: "without a listener id; a listener may have been created"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeListeners{t: t, faults: tt.faults}
+			for _, l := range tt.existing {
+				fake.listeners = append(fake.listeners, fake.listener(l))
+			}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			c, err := NewClient(Config{AccessKey: testAK, SecretKey: redact.NewSecret(testSK), ProjectID: testProject, Endpoint: srv.URL,
+				HTTP: &httpx.Client{HTTP: &http.Client{Timeout: 5 * time.Second},
+					Policy: httpx.Policy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxRetryAfter: time.Second}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res := op.Run(ctx, newTestCreateListener(c), []byte(tt.raw), op.Meta{Trigger: "direct", Delivery: tt.delivery})
+
+			fake.mu.Lock()
+			defer fake.mu.Unlock()
+			if got := strings.Join(fake.methods, " "); got != tt.methods || res.Attempts != len(fake.methods) {
+				t.Errorf("requests %q (attempts %d), want %q", got, res.Attempts, tt.methods)
+			}
+			if len(fake.listeners) != tt.listeners {
+				t.Errorf("%d listeners, want %d", len(fake.listeners), tt.listeners)
+			}
+			for _, b := range fake.posted {
+				var wire map[string]json.RawMessage
+				if json.Unmarshal(b, &wire) != nil || len(wire) != 1 || wire["listener"] == nil {
+					t.Errorf("wire body %s, want {\"listener\": ...} only", b)
+				}
+			}
+			if tt.errKind != "" {
+				if res.OK || res.Error.Kind != tt.errKind || res.Error.Retryable || !strings.Contains(res.Error.Message, tt.errText) {
+					t.Fatalf("result %+v, error %+v; want a %s error saying %q", res, res.Error, tt.errKind, tt.errText)
+				}
+				return
+			}
+			if !res.OK || res.Status != op.StatusCreated {
+				t.Fatalf("result %+v, error %+v", res, res.Error)
+			}
+			var answer struct {
+				Listener struct{ ID, Name string }
+			}
+			if err := json.Unmarshal(res.Response, &answer); err != nil || answer.Listener.ID != res.ID || answer.Listener.Name != "web" {
+				t.Errorf("response %s (%v) does not carry listener %s", res.Response, err, res.ID)
+			}
+			want, wantRID := fake.listeners[len(fake.listeners)-1]["id"], "rid-create"
+			if tt.adopted != "" {
+				want, wantRID = tt.adopted, "rid-list"
+			}
+			if res.ID != want || res.RequestID != wantRID {
+				t.Errorf("id %q request id %q, want %q %q", res.ID, res.RequestID, want, wantRID)
+			}
+		})
+	}
+}
+
+// TestResourceRules shows the listener's rules checked before any call, named by JSON path.
+func TestResourceRules(t *testing.T) {
+	o := newTestCreateListener(nil)
+	tests := []struct {
+		raw    string
+		fields []string
+	}{
+		{`{"region":"cn-north-4","listener":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`, nil},
+		{`{"region":"cn-north-4"}`, []string{"listener"}},
+		{`{"listener":{"protocol":"QUIC","protocol_port":0,"loadbalancer_id":""}}`,
+			[]string{"region", "listener.protocol", "listener.protocol_port", "listener.loadbalancer_id"}},
+		{`{"region":"cn-north-4","listener":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1","pool":{}}}`, []string{"listener.pool"}},
+	}
+	for _, tt := range tests {
+		_, err := o.Decode(context.Background(), []byte(tt.raw))
+		var got []string
+		if err != nil {
+			for _, v := range op.AsError(err).Violations {
+				got = append(got, v.Field)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(tt.fields, " ") {
+			t.Errorf("%s: violations %v, want %v", tt.raw, got, tt.fields)
+		}
+	}
+}
