@@ -9,13 +9,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/egress"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const secretURL = "https://hooks.slack.com/commands/T1/2/SECRETPART"
@@ -222,6 +226,56 @@ func TestPostJSON(t *testing.T) {
 	_, _, err = chatops.PostJSON(ctx, nil, "slack response_url", srv.URL+"/SECRET", nil, nil, nil)
 	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.HasPrefix(op.AsError(err).Message, "slack response_url: ") {
 		t.Errorf("closed server: %v", err)
+	}
+}
+
+// TestRuntimeAPIRefused: a reply address on loopback is allowed (tests, make run) except on
+// the Lambda Runtime API, where a post could answer the function's own invocation: CheckURL
+// refuses it before any call, and the default client refuses to dial it even under another
+// name for a loopback address.
+func TestRuntimeAPIRefused(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+	ctx := context.Background()
+	if status, _, err := chatops.PostJSON(ctx, nil, "test", srv.URL+"/x", nil, nil, nil); err != nil || status != http.StatusOK {
+		t.Fatalf("loopback post: %d %v", status, err)
+	}
+	t.Setenv(egress.RuntimeAPIVariable, "127.0.0.1:"+port)
+	for _, raw := range []string{srv.URL + "/2018-06-01/runtime/invocation/1/response", "http://localhost:" + port + "/x"} {
+		if _, err := chatops.CheckURL(raw); err == nil {
+			t.Errorf("CheckURL accepted the Runtime API")
+		}
+		_, _, err := chatops.PostJSON(ctx, nil, "test", raw, nil, nil, nil)
+		if e := op.AsError(err); e == nil || e.Kind != op.KindValidation || e.Retryable || strings.Contains(e.Message, port) {
+			t.Errorf("PostJSON to the Runtime API: %v", err)
+		}
+	}
+	// Past CheckURL, the dial itself is checked.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://localhost:"+port+"/x", nil)
+	if resp, err := chatops.Client(nil).Do(req); !egress.Refused(err) {
+		t.Errorf("the default client dialled the Runtime API: %v %v", resp, err)
+	}
+	if e := chatops.SendError(ctx, "test", &url.Error{Op: "Post", URL: "http://localhost/SECRET", Err: &egress.AddressError{Reason: "refused"}}); e.Kind != op.KindValidation || e.Retryable || e.Message != "test: refused" {
+		t.Errorf("SendError of a refused address = %+v", e)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the server saw %d requests, want only the first", n)
+	}
+}
+
+// TestErrorsScrubbed: what a platform answers goes into errors through redact.Text, without
+// the exchange's own secrets.
+func TestErrorsScrubbed(t *testing.T) {
+	e := chatops.CodeError("feishu reply API", 99991663, "invalid access_token=t-abcdef123 sent with app-SECRET-1", redact.NewSecret("app-SECRET-1"))
+	if strings.Contains(e.ProviderMessage, "t-abcdef123") || strings.Contains(e.ProviderMessage, "app-SECRET-1") ||
+		!strings.HasPrefix(e.ProviderMessage, "invalid access_token=") || e.ProviderCode != "99991663" {
+		t.Errorf("CodeError = %+v", e)
+	}
+	e = chatops.SendError(context.Background(), "test", errors.New(`malformed HTTP response "Authorization: Bearer abcdefghijkl"`))
+	if strings.Contains(e.Message, "abcdefghijkl") || e.Kind != op.KindUnavailable || !e.Retryable {
+		t.Errorf("SendError = %+v", e)
 	}
 }
 

@@ -3,14 +3,8 @@ package chatops
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/subtle"
 	"errors"
 )
-
-// Equal compares two secrets in constant time (for a given length).
-func Equal(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
 
 var errPadding = errors.New("bad padding")
 

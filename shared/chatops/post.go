@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lbfn/lbfn/shared/egress"
+	"github.com/lbfn/lbfn/shared/httpx"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // PostTimeout bounds a reply post whose context has no sooner deadline: a chat reply is one
@@ -24,26 +27,22 @@ const PostTimeout = 10 * time.Second
 const maxAnswer = 64 << 10
 
 // CheckURL parses rawURL and accepts it only as a reply address on one of hosts over https on
-// the default port, or on a loopback host (http or https, any port: tests and make run). User
-// info is refused everywhere. Its errors never quote the URL: a reply address is a bearer
-// capability.
+// the default port, or on a loopback host (http or https, any port: tests and make run). It
+// first applies egress.CheckURL, the rule of every caller-given URL: no user info, no metadata
+// name, no refused literal address, and not the Lambda Runtime API (on loopback, a reply
+// posted there could answer the function's own invocation). Its errors never quote the URL: a
+// reply address is a bearer capability.
 func CheckURL(rawURL string, hosts ...string) (*url.URL, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return nil, errors.New("not an absolute URL")
+	if err := egress.CheckURL(rawURL); err != nil {
+		return nil, err
 	}
-	if u.User != nil {
-		return nil, errors.New("user info is not allowed")
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("not an absolute URL")
 	}
 	host := u.Hostname()
 	if op.IsLoopback(host) {
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return nil, errors.New("scheme must be http or https")
-		}
 		return u, nil
-	}
-	if u.Scheme != "https" {
-		return nil, errors.New("must be https (plain http only on loopback)")
 	}
 	if p := u.Port(); p != "" && p != "443" {
 		return nil, errors.New("port is not allowed")
@@ -56,11 +55,11 @@ func CheckURL(rawURL string, hosts ...string) (*url.URL, error) {
 	return nil, errors.New("host is not the platform's")
 }
 
-// PostJSON sends body as one POST to rawURL, which must pass CheckURL for hosts, through hc
-// (nil: a plain client) without following redirects: a 3xx is returned as the answer. It is
-// bounded by ctx and by PostTimeout, and returns the status and at most 64 KiB of the answer.
-// what names the endpoint in errors ("slack response_url"); errors are *op.Error and never
-// contain the URL, the headers or the body.
+// PostJSON sends body as one POST to rawURL, which must pass CheckURL for hosts, through
+// Client(hc): a redirect is not followed (a 3xx is returned as the answer). It is bounded by
+// ctx and by PostTimeout, and returns the status and at most 64 KiB of the answer. what names
+// the endpoint in errors ("slack response_url"); errors are *op.Error and never contain the
+// URL, the headers or the body.
 func PostJSON(ctx context.Context, hc *http.Client, what, rawURL string, hosts []string, header http.Header, body []byte) (status int, answer []byte, err error) {
 	u, err := CheckURL(rawURL, hosts...)
 	if err != nil {
@@ -78,7 +77,7 @@ func PostJSON(ctx context.Context, hc *http.Client, what, rawURL string, hosts [
 	if req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := NoRedirects(hc).Do(req)
+	resp, err := Client(hc).Do(req)
 	if err != nil {
 		return 0, nil, SendError(ctx, what, err)
 	}
@@ -90,18 +89,25 @@ func PostJSON(ctx context.Context, hc *http.Client, what, rawURL string, hosts [
 	return resp.StatusCode, answer, nil
 }
 
-// NoRedirects returns a copy of hc (nil: a zero client) that never follows a redirect: a
-// reply address pinned to a platform host must not be bounced elsewhere with its body.
-func NoRedirects(hc *http.Client) *http.Client {
-	c := &http.Client{}
-	if hc != nil {
-		*c = *hc
+// transport is shared by every reply post, so connections to a platform are reused.
+var transport = egress.Transport()
+
+// Client returns the client reply posts go through: a copy of hc (nil: one without a timeout
+// of its own, ctx and PostTimeout bound each post) that never follows a redirect, since a
+// reply address pinned to a platform host must not be bounced elsewhere with its body. When hc
+// brings no transport, it dials through egress.Transport: no proxy, and every address actually
+// dialled checked, so a platform name that resolves to a metadata, private or link-local
+// address, or a loopback URL on the Lambda Runtime API's port, is refused.
+func Client(hc *http.Client) *http.Client {
+	c := httpx.WithoutRedirects(hc)
+	if c.Transport == nil {
+		c.Transport = transport
 	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
 }
 
-// SendError describes a failed exchange (no answer) without the URL, which *url.Error quotes.
+// SendError describes a failed exchange (no answer) without the URL, which *url.Error quotes,
+// and through redact.Text: a transport error may quote what the platform sent back.
 func SendError(ctx context.Context, what string, err error) *op.Error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -111,8 +117,13 @@ func SendError(ctx context.Context, what string, err error) *op.Error {
 		return &op.Error{Kind: op.KindTimeout, Retryable: true, Err: err, Attempts: 1,
 			Message: what + ": no answer before the deadline"}
 	}
+	if egress.Refused(err) {
+		var ae *egress.AddressError
+		errors.As(err, &ae)
+		return &op.Error{Kind: op.KindValidation, Err: ae, Attempts: 1, Message: what + ": " + ae.Error()}
+	}
 	return &op.Error{Kind: op.KindUnavailable, Retryable: true, Err: err, Attempts: 1,
-		Message: what + ": " + err.Error()}
+		Message: what + ": " + redact.Text(err.Error())}
 }
 
 // StatusError is the error for a reply post answered with a non-success HTTP status.
@@ -131,11 +142,13 @@ func StatusError(what string, status int) *op.Error {
 }
 
 // CodeError is the error for a reply post answered 200 with a platform error code in its body
-// (Feishu "code", DingTalk and WeCom "errcode"). msg is the platform's own message, which
-// names the problem, not the address.
-func CodeError(what string, code int64, msg string) *op.Error {
+// (Feishu "code", DingTalk and WeCom "errcode"). msg is the platform's own message: it goes
+// into ProviderMessage through redact.Text, without any of known (the secrets of the
+// exchange, which a platform may echo) and any other credential form.
+func CodeError(what string, code int64, msg string, known ...redact.Secret) *op.Error {
 	return &op.Error{Kind: op.KindProvider, Attempts: 1, ProviderCode: strconv.FormatInt(code, 10),
-		ProviderMessage: Truncate(msg, 200), Message: what + ": error " + strconv.FormatInt(code, 10)}
+		ProviderMessage: Truncate(redact.Text(msg, redact.Values(known...)...), 200),
+		Message:         what + ": error " + strconv.FormatInt(code, 10)}
 }
 
 // CheckReply refuses, before anything is sent, a reply address that is not the platform's own

@@ -7,6 +7,7 @@
 package chattest
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -16,7 +17,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,9 +27,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // The Feishu app the fake Open API accepts, and the token it hands out.
@@ -49,7 +54,6 @@ type Platforms struct {
 
 	mu     sync.Mutex
 	posted []Posted
-	tokens int // Feishu tenant tokens handed out
 	srv    *httptest.Server
 }
 
@@ -69,19 +73,16 @@ func NewPlatforms() *Platforms {
 	})
 	mux.HandleFunc("POST /open-apis/auth/v3/tenant_access_token/internal", func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
-			AppID     string `json:"app_id"`
-			AppSecret string `json:"app_secret"`
+			AppID     string        `json:"app_id"`
+			AppSecret redact.Secret `json:"app_secret"`
 		}
 		if !p.decode(w, r, &m) {
 			return
 		}
-		if m.AppID != FeishuAppID || m.AppSecret != FeishuAppSecret {
+		if m.AppID != FeishuAppID || m.AppSecret.Reveal() != FeishuAppSecret {
 			_, _ = io.WriteString(w, `{"code":10014,"msg":"app secret invalid"}`)
 			return
 		}
-		p.mu.Lock()
-		p.tokens++
-		p.mu.Unlock()
 		_, _ = io.WriteString(w, `{"code":0,"msg":"ok","tenant_access_token":"`+FeishuTenantToken+`","expire":7200}`)
 	})
 	mux.HandleFunc("POST /open-apis/im/v1/messages/{id}/reply", func(w http.ResponseWriter, r *http.Request) {
@@ -385,4 +386,40 @@ func SlackAnswerText(body []byte) string {
 	}
 	_ = json.Unmarshal(body, &m)
 	return m.Text
+}
+
+// CheckRedacted fails t when one of secrets appears, as text, in hex or as a byte list, in any
+// form in which v could reach a log, an error or an answer: each fmt verb, on v itself and
+// nested in a struct's exported and unexported fields, a slice and a map; its JSON; and
+// log/slog's JSON and text output.
+func CheckRedacted(t testing.TB, v any, secrets ...string) {
+	t.Helper()
+	type wrapper struct {
+		Exported any
+		hidden   any
+	}
+	var out []string
+	for _, x := range []any{v, wrapper{v, v}, &wrapper{v, v}, []any{v}, map[string]any{"v": v}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+			out = append(out, fmt.Sprintf(verb, x))
+		}
+		if b, err := json.Marshal(x); err == nil {
+			out = append(out, string(b))
+		}
+	}
+	var logs bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&logs, nil), slog.NewTextHandler(&logs, nil)} {
+		slog.New(h).Info("value", "v", v, slog.Group("nested", "v", v))
+	}
+	out = append(out, logs.String())
+	for _, secret := range secrets {
+		forms := []string{secret, hex.EncodeToString([]byte(secret)), strings.Trim(fmt.Sprint([]byte(secret)), "[]")}
+		for _, o := range out {
+			for _, form := range forms {
+				if strings.Contains(strings.ToLower(o), strings.ToLower(form)) {
+					t.Errorf("%T renders a secret: %.400s", v, o)
+				}
+			}
+		}
+	}
 }

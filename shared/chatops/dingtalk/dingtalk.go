@@ -10,15 +10,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Host is the only host a sessionWebhook may point at (besides loopback, for tests).
@@ -32,17 +30,13 @@ const (
 	maxText = 4000
 )
 
-// Config is what the DingTalk side needs. It holds a secret, so it prints as "[redacted]".
+// Config is what the DingTalk side needs. Its secret is a redact.Secret: no fmt verb, log or
+// JSON encoding prints it.
 type Config struct {
-	AppSecret  string       // LBFN_DINGTALK_APP_SECRET
-	CorpIDs    []string     // LBFN_DINGTALK_CORP_IDS: the chatbotCorpIds accepted
-	HTTPClient *http.Client // for sessionWebhook posts; nil: a plain client
+	AppSecret  redact.Secret // LBFN_DINGTALK_APP_SECRET
+	CorpIDs    []string      // LBFN_DINGTALK_CORP_IDS: the chatbotCorpIds accepted
+	HTTPClient *http.Client  // for sessionWebhook posts; nil: chatops.Client's default
 }
-
-func (Config) String() string             { return "dingtalk.Config[redacted]" }
-func (Config) GoString() string           { return "dingtalk.Config[redacted]" }
-func (Config) Format(f fmt.State, _ rune) { io.WriteString(f, "dingtalk.Config[redacted]") }
-func (Config) LogValue() slog.Value       { return slog.StringValue("dingtalk.Config[redacted]") }
 
 type platform struct {
 	cfg   Config
@@ -65,7 +59,7 @@ func (p *platform) Name() string { return "dingtalk" }
 
 func (p *platform) Missing() string {
 	var m []string
-	if p.cfg.AppSecret == "" {
+	if !p.cfg.AppSecret.IsSet() {
 		m = append(m, "LBFN_DINGTALK_APP_SECRET")
 	}
 	if len(p.corps) == 0 {
@@ -153,8 +147,9 @@ func (p *platform) verify(tsText, sign string, now time.Time) error {
 	if err != nil || len(got) != sha256.Size {
 		return chatops.Unverified("dingtalk", "malformed sign")
 	}
-	mac := hmac.New(sha256.New, []byte(p.cfg.AppSecret))
-	mac.Write([]byte(tsText + "\n" + p.cfg.AppSecret))
+	secret := p.cfg.AppSecret.Reveal()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(tsText + "\n" + secret))
 	if !hmac.Equal(got, mac.Sum(nil)) {
 		return chatops.Unverified("dingtalk", "sign does not match")
 	}

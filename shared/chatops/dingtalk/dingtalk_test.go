@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/chatops/chattest"
 	"github.com/lbfn/lbfn/shared/chatops/dingtalk"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // A vector computed independently (openssl): DingTalk publishes none.
@@ -33,7 +35,7 @@ const (
 var t0 = time.UnixMilli(1767225600000)
 
 func config() dingtalk.Config {
-	return dingtalk.Config{AppSecret: secret, CorpIDs: []string{" other ", corp}}
+	return dingtalk.Config{AppSecret: redact.NewSecret(secret), CorpIDs: []string{" other ", corp}}
 }
 
 func sign(secret, ts string) string {
@@ -99,8 +101,8 @@ func TestReceiveRefuses(t *testing.T) {
 		want error
 	}{
 		{"no secret", dingtalk.Config{CorpIDs: []string{corp}}, inbound(ts, sig, body(nil), t0), chatops.ErrUnverified},
-		{"no corp ids", dingtalk.Config{AppSecret: secret, CorpIDs: []string{" "}}, inbound(ts, sig, body(nil), t0), chatops.ErrUnverified},
-		{"wrong secret", dingtalk.Config{AppSecret: "x", CorpIDs: []string{corp}}, inbound(ts, sig, body(nil), t0), chatops.ErrUnverified},
+		{"no corp ids", dingtalk.Config{AppSecret: redact.NewSecret(secret), CorpIDs: []string{" "}}, inbound(ts, sig, body(nil), t0), chatops.ErrUnverified},
+		{"wrong secret", dingtalk.Config{AppSecret: redact.NewSecret("x"), CorpIDs: []string{corp}}, inbound(ts, sig, body(nil), t0), chatops.ErrUnverified},
 		{"unsigned", config(), inbound("", "", body(nil), t0), chatops.ErrUnverified},
 		{"no sign", config(), inbound(ts, "", body(nil), t0), chatops.ErrUnverified},
 		{"stale 61 min", config(), inbound(ts, sig, body(nil), t0.Add(61*time.Minute)), chatops.ErrUnverified},
@@ -202,7 +204,7 @@ func TestMissing(t *testing.T) {
 		want string
 	}{
 		{dingtalk.Config{}, "LBFN_DINGTALK_APP_SECRET, LBFN_DINGTALK_CORP_IDS"},
-		{dingtalk.Config{AppSecret: "s"}, "LBFN_DINGTALK_CORP_IDS"},
+		{dingtalk.Config{AppSecret: redact.NewSecret("s")}, "LBFN_DINGTALK_CORP_IDS"},
 		{dingtalk.Config{CorpIDs: []string{"c"}}, "LBFN_DINGTALK_APP_SECRET"},
 		{config(), ""},
 	}
@@ -290,10 +292,8 @@ func TestPost(t *testing.T) {
 
 func TestConfigRedacted(t *testing.T) {
 	c := config()
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		if got := fmt.Sprintf(verb, c); strings.Contains(got, secret) || strings.Contains(got, corp) {
-			t.Errorf("Sprintf(%q) = %q", verb, got)
-		}
+	for _, v := range []any{c, &c, dingtalk.New(c)} {
+		chattest.CheckRedacted(t, v, secret)
 	}
 }
 

@@ -12,9 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/lbfn/lbfn/shared/chatops"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // DefaultAPIBase is Feishu's Open API; Lark's is https://open.larksuite.com.
@@ -32,26 +30,23 @@ const DefaultAPIBase = "https://open.feishu.cn"
 // can grow it up to seven times.
 const maxText = 20000
 
-// Config is what the Feishu side needs. It holds secrets, so it prints as "[redacted]".
+// Config is what the Feishu side needs. Its secrets are redact.Secrets: no fmt verb, log or
+// JSON encoding prints them.
 type Config struct {
-	VerificationToken string       // LBFN_FEISHU_VERIFICATION_TOKEN: checked on every event
-	EncryptKey        string       // LBFN_FEISHU_ENCRYPT_KEY: when set, signature and AES required
-	AppID, AppSecret  string       // LBFN_FEISHU_APP_ID, LBFN_FEISHU_APP_SECRET: for replies
-	APIBase           string       // LBFN_FEISHU_API_BASE; "" is DefaultAPIBase
-	HTTPClient        *http.Client // for the Open API; nil: a plain client
+	VerificationToken redact.Secret // LBFN_FEISHU_VERIFICATION_TOKEN: checked on every event
+	EncryptKey        redact.Secret // LBFN_FEISHU_ENCRYPT_KEY: when set, signature and AES required
+	AppID             string        // LBFN_FEISHU_APP_ID: for replies
+	AppSecret         redact.Secret // LBFN_FEISHU_APP_SECRET: for replies
+	APIBase           string        // LBFN_FEISHU_API_BASE; "" is DefaultAPIBase
+	HTTPClient        *http.Client  // for the Open API; nil: chatops.Client's default
 }
-
-func (Config) String() string             { return "feishu.Config[redacted]" }
-func (Config) GoString() string           { return "feishu.Config[redacted]" }
-func (Config) Format(f fmt.State, _ rune) { io.WriteString(f, "feishu.Config[redacted]") }
-func (Config) LogValue() slog.Value       { return slog.StringValue("feishu.Config[redacted]") }
 
 type platform struct {
 	cfg     Config
-	base    string // APIBase without a trailing slash, "" when it is not acceptable
-	host    string // the only host replies go to
-	aesKey  [32]byte
-	tokens  *tokenCache
+	base    string        // APIBase without a trailing slash, "" when it is not acceptable
+	host    string        // the only host replies go to
+	aesKey  redact.Secret // SHA-256 of EncryptKey, the AES-256 key; unset without one
+	cache   *tokenCache   // the tenant access token
 	baseErr bool
 }
 
@@ -67,8 +62,11 @@ func New(cfg Config) chatops.Platform {
 	} else {
 		p.baseErr = true
 	}
-	p.aesKey = sha256.Sum256([]byte(cfg.EncryptKey))
-	p.tokens = newTokenCache(p)
+	if cfg.EncryptKey.IsSet() {
+		key := sha256.Sum256([]byte(cfg.EncryptKey.Reveal()))
+		p.aesKey = redact.NewSecret(string(key[:]))
+	}
+	p.cache = newTokenCache(p)
 	return p
 }
 
@@ -84,13 +82,13 @@ func (p *platform) Name() string { return "feishu" }
 
 func (p *platform) Missing() string {
 	var m []string
-	if p.cfg.VerificationToken == "" {
+	if !p.cfg.VerificationToken.IsSet() {
 		m = append(m, "LBFN_FEISHU_VERIFICATION_TOKEN")
 	}
 	if p.cfg.AppID == "" {
 		m = append(m, "LBFN_FEISHU_APP_ID")
 	}
-	if p.cfg.AppSecret == "" {
+	if !p.cfg.AppSecret.IsSet() {
 		m = append(m, "LBFN_FEISHU_APP_SECRET")
 	}
 	if p.baseErr {
@@ -101,15 +99,15 @@ func (p *platform) Missing() string {
 
 // envelope is every shape Feishu posts: {"encrypt":…}, url_verification, and 2.0 events.
 type envelope struct {
-	Encrypt   string `json:"encrypt"`
-	Type      string `json:"type"`
-	Challenge string `json:"challenge"`
-	Token     string `json:"token"` // url_verification (and 1.0 events)
-	Schema    string `json:"schema"`
+	Encrypt   string        `json:"encrypt"`
+	Type      string        `json:"type"`
+	Challenge string        `json:"challenge"`
+	Token     redact.Secret `json:"token"` // url_verification (and 1.0 events)
+	Schema    string        `json:"schema"`
 	Header    struct {
-		EventID   string `json:"event_id"`
-		EventType string `json:"event_type"`
-		Token     string `json:"token"`
+		EventID   string        `json:"event_id"`
+		EventType string        `json:"event_type"`
+		Token     redact.Secret `json:"token"`
 	} `json:"header"`
 	Event json.RawMessage `json:"event"`
 }
@@ -145,7 +143,7 @@ func (p *platform) Receive(in chatops.Inbound) (*chatops.Message, *chatops.Outbo
 	if in.Method != http.MethodPost {
 		return nil, nil, chatops.Unverified("feishu", "not a POST")
 	}
-	encrypted := p.cfg.EncryptKey != ""
+	encrypted := p.cfg.EncryptKey.IsSet()
 	signed := false
 	if encrypted {
 		if sig := in.HeaderValue("X-Lark-Signature"); sig != "" {
@@ -232,8 +230,8 @@ func (p *platform) Receive(in chatops.Inbound) (*chatops.Message, *chatops.Outbo
 	}, nil, nil
 }
 
-func (p *platform) tokenOK(token string) bool {
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(p.cfg.VerificationToken)) == 1
+func (p *platform) tokenOK(token redact.Secret) bool {
+	return token.IsSet() && subtle.ConstantTimeCompare([]byte(token.Reveal()), []byte(p.cfg.VerificationToken.Reveal())) == 1
 }
 
 // signatureOK checks X-Lark-Signature = hex(SHA-256(timestamp + nonce + encryptKey + body)):
@@ -246,7 +244,7 @@ func (p *platform) signatureOK(in chatops.Inbound, sig string) bool {
 	h := sha256.New()
 	h.Write([]byte(in.HeaderValue("X-Lark-Request-Timestamp")))
 	h.Write([]byte(in.HeaderValue("X-Lark-Request-Nonce")))
-	h.Write([]byte(p.cfg.EncryptKey))
+	h.Write([]byte(p.cfg.EncryptKey.Reveal()))
 	h.Write(in.Body)
 	return subtle.ConstantTimeCompare(h.Sum(nil), want) == 1
 }
@@ -262,7 +260,7 @@ func (p *platform) decrypt(s string) ([]byte, error) {
 	if len(buf) < 32 {
 		return nil, errors.New("too short")
 	}
-	return chatops.DecryptCBC(p.aesKey[:], buf[:16], buf[16:], 16)
+	return chatops.DecryptCBC([]byte(p.aesKey.Reveal()), buf[:16], buf[16:], 16)
 }
 
 // validMessageID accepts what Feishu message ids are made of ("om_" + hex, letters, digits,
@@ -307,25 +305,24 @@ func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) e
 		UUID    string `json:"uuid"`
 	}{"text", string(content), hex.EncodeToString(sum[:16])})
 
-	token, err := p.tokens.get(ctx)
+	token, err := p.cache.get(ctx)
 	if err != nil {
 		return err
 	}
 	status, answer, err := chatops.PostJSON(ctx, p.cfg.HTTPClient, what,
 		p.base+"/open-apis/im/v1/messages/"+reply.MessageID+"/reply", []string{p.host},
-		http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json; charset=utf-8"}}, body)
+		http.Header{"Authorization": {"Bearer " + token.Reveal()}, "Content-Type": {"application/json; charset=utf-8"}}, body)
 	if err != nil {
 		return err
 	}
 	var res apiAnswer
 	if json.Unmarshal(answer, &res) == nil && res.Code != nil && *res.Code != 0 {
+		e := chatops.CodeError(what, *res.Code, res.Msg, token, p.cfg.AppSecret)
 		if tokenRejected(*res.Code) {
-			p.tokens.drop(token)
-			e := chatops.CodeError(what, *res.Code, res.Msg)
+			p.cache.drop(token)
 			e.Kind, e.Retryable = op.KindAuth, true // the next attempt fetches a new token
-			return e
 		}
-		return chatops.CodeError(what, *res.Code, res.Msg)
+		return e
 	}
 	if status/100 != 2 {
 		return chatops.StatusError(what, status)

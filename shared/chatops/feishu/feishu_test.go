@@ -18,8 +18,10 @@ import (
 	"testing"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/chatops/chattest"
 	"github.com/lbfn/lbfn/shared/chatops/feishu"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 const (
@@ -31,7 +33,7 @@ const (
 )
 
 func config() feishu.Config {
-	return feishu.Config{VerificationToken: token, AppID: "cli_lbfn", AppSecret: "app-SECRET"}
+	return feishu.Config{VerificationToken: redact.NewSecret(token), AppID: "cli_lbfn", AppSecret: redact.NewSecret("app-SECRET")}
 }
 
 func event(mutate func(m map[string]any)) []byte {
@@ -89,7 +91,7 @@ func post(body []byte) chatops.Inbound {
 func TestURLVerification(t *testing.T) {
 	plain := post([]byte(`{"challenge":"ajls384kdjx98XX","token":"` + token + `","type":"url_verification"}`))
 	encCfg := config()
-	encCfg.EncryptKey = key
+	encCfg.EncryptKey = redact.NewSecret(key)
 	tests := []struct {
 		name string
 		cfg  feishu.Config
@@ -130,13 +132,13 @@ func TestReceiveEvent(t *testing.T) {
 	})
 	t.Run("encrypted and signed", func(t *testing.T) {
 		cfg := config()
-		cfg.EncryptKey = key
+		cfg.EncryptKey = redact.NewSecret(key)
 		msg, ans, err := feishu.New(cfg).Receive(signed(key, encrypt(t, key, event(nil))))
 		check(t, msg, ans, err)
 	})
 	t.Run("lower-case headers", func(t *testing.T) {
 		cfg := config()
-		cfg.EncryptKey = key
+		cfg.EncryptKey = redact.NewSecret(key)
 		in := signed(key, encrypt(t, key, event(nil)))
 		lower := http.Header{}
 		for k, v := range in.Header {
@@ -150,7 +152,7 @@ func TestReceiveEvent(t *testing.T) {
 
 func TestReceiveRefuses(t *testing.T) {
 	encCfg := config()
-	encCfg.EncryptKey = key
+	encCfg.EncryptKey = redact.NewSecret(key)
 	good := encrypt(t, key, event(nil))
 	tampered := signed(key, good)
 	tampered.Body = append([]byte(nil), good...)
@@ -164,8 +166,8 @@ func TestReceiveRefuses(t *testing.T) {
 		want error
 	}{
 		{"unconfigured", feishu.Config{}, post(event(nil)), chatops.ErrUnverified},
-		{"no app secret", feishu.Config{VerificationToken: token, AppID: "cli"}, post(event(nil)), chatops.ErrUnverified},
-		{"api base over http", feishu.Config{VerificationToken: token, AppID: "a", AppSecret: "s", APIBase: "http://open.feishu.cn"}, post(event(nil)), chatops.ErrUnverified},
+		{"no app secret", feishu.Config{VerificationToken: redact.NewSecret(token), AppID: "cli"}, post(event(nil)), chatops.ErrUnverified},
+		{"api base over http", feishu.Config{VerificationToken: redact.NewSecret(token), AppID: "a", AppSecret: redact.NewSecret("s"), APIBase: "http://open.feishu.cn"}, post(event(nil)), chatops.ErrUnverified},
 		{"GET", config(), chatops.Inbound{Method: http.MethodGet}, chatops.ErrUnverified},
 		{"wrong token", config(), post(event(func(m map[string]any) { sub(m, "header")["token"] = "nope" })), chatops.ErrUnverified},
 		{"no token", config(), post(event(func(m map[string]any) { delete(sub(m, "header"), "token") })), chatops.ErrUnverified},
@@ -215,12 +217,12 @@ func TestMissing(t *testing.T) {
 		want string
 	}{
 		{feishu.Config{}, "LBFN_FEISHU_VERIFICATION_TOKEN, LBFN_FEISHU_APP_ID, LBFN_FEISHU_APP_SECRET"},
-		{feishu.Config{VerificationToken: "t", AppID: "a"}, "LBFN_FEISHU_APP_SECRET"},
+		{feishu.Config{VerificationToken: redact.NewSecret("t"), AppID: "a"}, "LBFN_FEISHU_APP_SECRET"},
 		{config(), ""},
-		{feishu.Config{VerificationToken: "t", AppID: "a", AppSecret: "s", APIBase: "https://open.larksuite.com/"}, ""},
-		{feishu.Config{VerificationToken: "t", AppID: "a", AppSecret: "s", APIBase: "http://127.0.0.1:9"}, ""},
-		{feishu.Config{VerificationToken: "t", AppID: "a", AppSecret: "s", APIBase: "https://open.feishu.cn/open-apis"}, "LBFN_FEISHU_API_BASE (not an https base URL)"},
-		{feishu.Config{VerificationToken: "t", AppID: "a", AppSecret: "s", APIBase: "https://u:p@open.feishu.cn"}, "LBFN_FEISHU_API_BASE (not an https base URL)"},
+		{feishu.Config{VerificationToken: redact.NewSecret("t"), AppID: "a", AppSecret: redact.NewSecret("s"), APIBase: "https://open.larksuite.com/"}, ""},
+		{feishu.Config{VerificationToken: redact.NewSecret("t"), AppID: "a", AppSecret: redact.NewSecret("s"), APIBase: "http://127.0.0.1:9"}, ""},
+		{feishu.Config{VerificationToken: redact.NewSecret("t"), AppID: "a", AppSecret: redact.NewSecret("s"), APIBase: "https://open.feishu.cn/open-apis"}, "LBFN_FEISHU_API_BASE (not an https base URL)"},
+		{feishu.Config{VerificationToken: redact.NewSecret("t"), AppID: "a", AppSecret: redact.NewSecret("s"), APIBase: "https://u:p@open.feishu.cn"}, "LBFN_FEISHU_API_BASE (not an https base URL)"},
 	}
 	for _, tt := range tests {
 		if got := feishu.New(tt.cfg).Missing(); got != tt.want {
@@ -264,7 +266,8 @@ func newFake(t *testing.T) *fakeOpenAPI {
 				t.Errorf("token request %s", body)
 			}
 			if f.tokenCode != 0 {
-				fmt.Fprintf(w, `{"code":%d,"msg":"app secret invalid"}`, f.tokenCode)
+				// Echoing what was sent, as an error message may: none of it may reach an error.
+				fmt.Fprintf(w, `{"code":%d,"msg":"app secret %s invalid"}`, f.tokenCode, req["app_secret"])
 				return
 			}
 			fmt.Fprintf(w, `{"code":0,"msg":"ok","tenant_access_token":"t-TOKEN%d","expire":%d}`, n, f.expire)
@@ -277,7 +280,7 @@ func newFake(t *testing.T) *fakeOpenAPI {
 			f.auths = append(f.auths, r.Header.Get("Authorization"))
 			f.mu.Unlock()
 			w.WriteHeader(f.replyStatus)
-			fmt.Fprintf(w, `{"code":%d,"msg":"m","data":{"message_id":"om_new"}}`, f.replyCode)
+			fmt.Fprintf(w, `{"code":%d,"msg":"m (sent with %s)","data":{"message_id":"om_new"}}`, f.replyCode, r.Header.Get("Authorization"))
 		case r.URL.Path == "/open-apis/im/v1/messages/om_redirect/reply":
 			http.Redirect(w, r, "https://evil.example/", http.StatusFound)
 		default:
@@ -362,11 +365,11 @@ func TestPostErrors(t *testing.T) {
 		f.replyCode = 230002 // bot not in the chat
 		err := f.platform().Post(ctx, reply, "hi")
 		e := op.AsError(err)
-		if e.Kind != op.KindProvider || e.ProviderCode != "230002" || e.Retryable {
+		if e.Kind != op.KindProvider || e.ProviderCode != "230002" || e.Retryable || !strings.HasPrefix(e.ProviderMessage, "m (sent with") {
 			t.Errorf("err = %v (%+v)", err, e)
 		}
-		if strings.Contains(err.Error(), "TOKEN") || strings.Contains(err.Error(), "SECRET") {
-			t.Errorf("error leaks the token: %v", err)
+		if b, _ := json.Marshal(e); strings.Contains(string(b), "TOKEN") || strings.Contains(string(b), "SECRET") {
+			t.Errorf("error leaks the token: %s", b)
 		}
 	})
 	t.Run("token refused by the reply API is dropped", func(t *testing.T) {
@@ -406,8 +409,8 @@ func TestPostErrors(t *testing.T) {
 		if e := op.AsError(err); e.Kind != op.KindAuth || e.ProviderCode != "10014" || f.replyCalls.Load() != 0 {
 			t.Errorf("err = %v, %d replies", err, f.replyCalls.Load())
 		}
-		if strings.Contains(err.Error(), "SECRET") {
-			t.Errorf("error leaks the app secret: %v", err)
+		if b, _ := json.Marshal(op.AsError(err)); strings.Contains(string(b), "SECRET") || !strings.Contains(string(b), "app secret") {
+			t.Errorf("error leaks the app secret, or lost the message: %s", b)
 		}
 	})
 	t.Run("redirect not followed", func(t *testing.T) {
@@ -429,7 +432,7 @@ func TestPostErrors(t *testing.T) {
 		}
 	})
 	t.Run("unconfigured", func(t *testing.T) {
-		if e := op.AsError(feishu.New(feishu.Config{VerificationToken: "t"}).Post(ctx, reply, "hi")); e.Kind != op.KindConfig || !strings.Contains(e.Message, "LBFN_FEISHU_APP_ID") {
+		if e := op.AsError(feishu.New(feishu.Config{VerificationToken: redact.NewSecret("t")}).Post(ctx, reply, "hi")); e.Kind != op.KindConfig || !strings.Contains(e.Message, "LBFN_FEISHU_APP_ID") {
 			t.Errorf("err = %v", e)
 		}
 	})
@@ -450,16 +453,16 @@ func TestPostErrors(t *testing.T) {
 }
 
 func TestConfigRedacted(t *testing.T) {
-	c := feishu.Config{VerificationToken: "VTOKEN", EncryptKey: "EKEY", AppID: "cli", AppSecret: "ASECRET"}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		for _, v := range []any{c, &c, []feishu.Config{c}} {
-			got := fmt.Sprintf(verb, v)
-			for _, s := range []string{"VTOKEN", "EKEY", "ASECRET", hex.EncodeToString([]byte("ASECRET"))} {
-				if strings.Contains(got, s) {
-					t.Errorf("Sprintf(%q) = %q", verb, got)
-				}
-			}
-		}
+	f := newFake(t)
+	c := config()
+	c.EncryptKey, c.APIBase = redact.NewSecret(key), f.URL
+	p := feishu.New(c)
+	if err := p.Post(context.Background(), reply, "hi"); err != nil { // the token is cached now
+		t.Fatal(err)
+	}
+	aesKey := sha256.Sum256([]byte(key))
+	for _, v := range []any{c, &c, p} {
+		chattest.CheckRedacted(t, v, token, key, "app-SECRET", "t-TOKEN1", string(aesKey[:]))
 	}
 }
 
@@ -470,7 +473,7 @@ func FuzzReceive(f *testing.F) {
 	f.Add(encrypt(f, key, event(nil)), "00", true)
 	plain := feishu.New(config())
 	cfg := config()
-	cfg.EncryptKey = key
+	cfg.EncryptKey = redact.NewSecret(key)
 	enc := feishu.New(cfg)
 	f.Fuzz(func(t *testing.T, body []byte, sig string, encrypted bool) {
 		p, in := plain, post(body)

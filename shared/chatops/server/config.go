@@ -1,8 +1,6 @@
 package server
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -14,21 +12,23 @@ import (
 	"github.com/lbfn/lbfn/shared/chatops/wecom"
 	"github.com/lbfn/lbfn/shared/config"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Settings are chatops's variables (the secrets among them may come from the Secrets Manager
-// secret, shared/secrets). They hold secrets: every fmt verb prints them redacted.
+// secret, shared/secrets). Its secrets are redact.Secrets: no fmt verb, log or JSON encoding
+// prints them.
 type Settings struct {
-	SlackSigningSecret      string   `envconfig:"LBFN_SLACK_SIGNING_SECRET"`
-	FeishuVerificationToken string   `envconfig:"LBFN_FEISHU_VERIFICATION_TOKEN"`
-	FeishuEncryptKey        string   `envconfig:"LBFN_FEISHU_ENCRYPT_KEY"`
-	FeishuAppID             string   `envconfig:"LBFN_FEISHU_APP_ID"`
-	FeishuAppSecret         string   `envconfig:"LBFN_FEISHU_APP_SECRET"`
-	FeishuAPIBase           string   `envconfig:"LBFN_FEISHU_API_BASE" default:"https://open.feishu.cn"`
-	DingTalkAppSecret       string   `envconfig:"LBFN_DINGTALK_APP_SECRET"`
-	DingTalkCorpIDs         []string `envconfig:"LBFN_DINGTALK_CORP_IDS"`
-	WeComToken              string   `envconfig:"LBFN_WECOM_TOKEN"`
-	WeComEncodingAESKey     string   `envconfig:"LBFN_WECOM_ENCODING_AES_KEY"`
+	SlackSigningSecret      redact.Secret `envconfig:"LBFN_SLACK_SIGNING_SECRET"`
+	FeishuVerificationToken redact.Secret `envconfig:"LBFN_FEISHU_VERIFICATION_TOKEN"`
+	FeishuEncryptKey        redact.Secret `envconfig:"LBFN_FEISHU_ENCRYPT_KEY"`
+	FeishuAppID             string        `envconfig:"LBFN_FEISHU_APP_ID"`
+	FeishuAppSecret         redact.Secret `envconfig:"LBFN_FEISHU_APP_SECRET"`
+	FeishuAPIBase           string        `envconfig:"LBFN_FEISHU_API_BASE" default:"https://open.feishu.cn"`
+	DingTalkAppSecret       redact.Secret `envconfig:"LBFN_DINGTALK_APP_SECRET"`
+	DingTalkCorpIDs         []string      `envconfig:"LBFN_DINGTALK_CORP_IDS"`
+	WeComToken              redact.Secret `envconfig:"LBFN_WECOM_TOKEN"`
+	WeComEncodingAESKey     redact.Secret `envconfig:"LBFN_WECOM_ENCODING_AES_KEY"`
 
 	Allow string `envconfig:"LBFN_CHATOPS_ALLOW"`
 	URL   string `envconfig:"LBFN_CHATOPS_URL"`
@@ -37,9 +37,6 @@ type Settings struct {
 	// ReplyTTL is how long a reply token opens when the platform does not say.
 	ReplyTTL time.Duration `envconfig:"LBFN_CHATOPS_REPLY_TTL" default:"24h"`
 }
-
-// Format prints the settings redacted, whatever the verb.
-func (Settings) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "server.Settings[redacted]") }
 
 // maxEnqueueBudget keeps the enqueue inside the shortest platform deadline with room to answer.
 const maxEnqueueBudget = 2 * time.Second
@@ -71,11 +68,9 @@ func LoadSettings() (Settings, error) {
 }
 
 // Options returns the server options the settings describe, for the create operations ops
-// and queue q. hc sends the platforms' replies (nil: a client with a 10 s timeout).
+// and queue q. hc sends the platforms' replies (nil: chatops.Client's default, through
+// egress.Transport, each post bounded by its context and chatops.PostTimeout).
 func (s Settings) Options(ops []op.Operation, q Queue, hc *http.Client) Options {
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
 	platforms := []chatops.Platform{
 		slack.New(slack.Config{SigningSecret: s.SlackSigningSecret, HTTPClient: hc}),
 		feishu.New(feishu.Config{VerificationToken: s.FeishuVerificationToken, EncryptKey: s.FeishuEncryptKey,
@@ -87,7 +82,7 @@ func (s Settings) Options(ops []op.Operation, q Queue, hc *http.Client) Options 
 		Platforms: platforms,
 		// The secret each platform's reply tokens are sealed under: one the platform cannot
 		// work without, so a configured platform always has a key.
-		ReplyKeys: map[string]string{
+		ReplyKeys: map[string]redact.Secret{
 			"slack":    s.SlackSigningSecret,
 			"feishu":   s.FeishuAppSecret,
 			"dingtalk": s.DingTalkAppSecret,

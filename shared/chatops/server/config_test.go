@@ -1,13 +1,15 @@
 package server
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lbfn/lbfn/shared/catalog"
+	"github.com/lbfn/lbfn/shared/chatops/chattest"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 func TestLoadSettings(t *testing.T) {
@@ -48,18 +50,20 @@ func TestLoadSettings(t *testing.T) {
 }
 
 func TestSettingsRedacted(t *testing.T) {
-	s := Settings{SlackSigningSecret: "S1SECRET", FeishuAppSecret: "S2SECRET", DingTalkAppSecret: "S3SECRET", WeComEncodingAESKey: "S4SECRET"}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		for _, v := range []any{s, &s, []Settings{s}} {
-			if got := fmt.Sprintf(verb, v); strings.Contains(got, "SECRET") {
-				t.Errorf("Sprintf(%q) = %q", verb, got)
-			}
-		}
+	secrets := []string{"S1-slack-SECRET", "S2-feishu-token-SECRET", "S3-feishu-key-SECRET", "S4-feishu-app-SECRET",
+		"S5-dingtalk-SECRET", "S6-wecom-token-SECRET", "S7-wecom-aes-SECRET"}
+	s := Settings{SlackSigningSecret: redact.NewSecret(secrets[0]), FeishuVerificationToken: redact.NewSecret(secrets[1]),
+		FeishuEncryptKey: redact.NewSecret(secrets[2]), FeishuAppSecret: redact.NewSecret(secrets[3]),
+		DingTalkAppSecret: redact.NewSecret(secrets[4]), WeComToken: redact.NewSecret(secrets[5]),
+		WeComEncodingAESKey: redact.NewSecret(secrets[6]), ReplyTTL: time.Hour, EnqueueBudget: time.Second}
+	opts := s.Options(catalog.Operations, nil, nil)
+	for _, v := range []any{s, &s, opts, New(opts)} {
+		chattest.CheckRedacted(t, v, secrets...)
 	}
 }
 
 func TestOptionsFailClosedOnABadAllowList(t *testing.T) {
-	s := Settings{Allow: "slack:U1", SlackSigningSecret: "x", ReplyTTL: 1, EnqueueBudget: 1}
+	s := Settings{Allow: "slack:U1", SlackSigningSecret: redact.NewSecret("x"), ReplyTTL: 1, EnqueueBudget: 1}
 	srv := New(s.Options(catalog.Operations, nil, nil))
 	why := srv.CreateOff()
 	if !strings.Contains(why, "LBFN_CHATOPS_ALLOW") || !srv.opts.Allow.Empty() {

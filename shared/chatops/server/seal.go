@@ -11,6 +11,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // A reply token is what the create function's replyTo carries after /chatops/result/: the
@@ -49,14 +51,15 @@ type sealer struct {
 }
 
 // newSealer derives each platform's key from its secret; platforms with an empty secret get
-// none, so their tokens neither seal nor open.
-func newSealer(secrets map[string]string) sealer {
+// none, so their tokens neither seal nor open. The secret is revealed only here, to key the
+// derivation; the AEAD is all that is kept.
+func newSealer(secrets map[string]redact.Secret) sealer {
 	s := sealer{aeads: map[string]cipher.AEAD{}}
 	for platform, secret := range secrets {
-		if secret == "" {
+		if !secret.IsSet() {
 			continue
 		}
-		m := hmac.New(sha256.New, []byte(secret))
+		m := hmac.New(sha256.New, []byte(secret.Reveal()))
 		m.Write([]byte(keyLabel))
 		block, err := aes.NewCipher(m.Sum(nil)) // 32 bytes: AES-256
 		if err != nil {

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 var testNow = time.Unix(1767225600, 0)
 
 func testSealer() sealer {
-	return newSealer(map[string]string{"slack": "slack-signing-secret", "feishu": "feishu-app-secret", "wecom": ""})
+	return newSealer(map[string]redact.Secret{"slack": redact.NewSecret("slack-signing-secret"), "feishu": redact.NewSecret("feishu-app-secret"), "wecom": {}})
 }
 
 func testTicket() ticket {
@@ -43,7 +45,7 @@ func TestSealOpensOnlyWhatItSealed(t *testing.T) {
 		b[i] ^= 1
 		return "slack." + base64.RawURLEncoding.EncodeToString(b)
 	}
-	other := newSealer(map[string]string{"slack": "another-deployment"})
+	other := newSealer(map[string]redact.Secret{"slack": redact.NewSecret("another-deployment")})
 	forFeishu := testTicket()
 	forFeishu.Platform = "feishu"
 	feishuToken, _ := s.seal(forFeishu)

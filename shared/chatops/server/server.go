@@ -34,6 +34,7 @@ import (
 	"github.com/lbfn/lbfn/shared/chatops/allow"
 	"github.com/lbfn/lbfn/shared/chatops/command"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // A Queue hands a create request to its create function: SQS on AWS (queue.SQS), Pub/Sub on
@@ -61,7 +62,7 @@ type Options struct {
 	Platforms []chatops.Platform
 	// ReplyKeys holds each platform's secret that its reply tokens' key is derived from. A
 	// platform without one cannot seal or open tokens (and is not configured anyway).
-	ReplyKeys map[string]string
+	ReplyKeys map[string]redact.Secret
 	// Operations are the create operations a command may name.
 	Operations []op.Operation
 	// Allow says who may create what (LBFN_CHATOPS_ALLOW); the empty list allows nobody.

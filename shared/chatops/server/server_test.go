@@ -16,6 +16,7 @@ import (
 	"github.com/lbfn/lbfn/shared/chatops"
 	"github.com/lbfn/lbfn/shared/chatops/allow"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
@@ -162,7 +163,7 @@ func newHarness(t *testing.T, allowList string) *harness {
 	}
 	h.srv = New(Options{
 		Platforms:  []chatops.Platform{h.inBand, h.posted, &fakePlatform{name: "wecom", missing: "LBFN_WECOM_TOKEN"}},
-		ReplyKeys:  map[string]string{"slack": slackSecret, "feishu": "feishu-app-SECRET"},
+		ReplyKeys:  map[string]redact.Secret{"slack": redact.NewSecret(slackSecret), "feishu": redact.NewSecret("feishu-app-SECRET")},
 		Operations: catalog.Operations,
 		Allow:      list,
 		Queue:      h.queue,

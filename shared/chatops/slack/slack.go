@@ -18,9 +18,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,6 +25,7 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Host is the only host a response_url may point at (besides loopback, for tests).
@@ -44,16 +42,12 @@ const (
 	maxText = 4000
 )
 
-// Config is what the Slack side needs. It holds a secret, so it prints as "[redacted]".
+// Config is what the Slack side needs. Its secret is a redact.Secret: no fmt verb, log or
+// JSON encoding prints it.
 type Config struct {
-	SigningSecret string       // LBFN_SLACK_SIGNING_SECRET
-	HTTPClient    *http.Client // for response_url posts; nil: a plain client
+	SigningSecret redact.Secret // LBFN_SLACK_SIGNING_SECRET
+	HTTPClient    *http.Client  // for response_url posts; nil: chatops.Client's default
 }
-
-func (Config) String() string             { return "slack.Config[redacted]" }
-func (Config) GoString() string           { return "slack.Config[redacted]" }
-func (Config) Format(f fmt.State, _ rune) { io.WriteString(f, "slack.Config[redacted]") }
-func (Config) LogValue() slog.Value       { return slog.StringValue("slack.Config[redacted]") }
 
 type platform struct{ cfg Config }
 
@@ -63,7 +57,7 @@ func New(cfg Config) chatops.Platform { return &platform{cfg: cfg} }
 func (p *platform) Name() string { return "slack" }
 
 func (p *platform) Missing() string {
-	if p.cfg.SigningSecret == "" {
+	if !p.cfg.SigningSecret.IsSet() {
 		return "LBFN_SLACK_SIGNING_SECRET"
 	}
 	return ""
@@ -140,7 +134,7 @@ func (p *platform) verify(in chatops.Inbound) error {
 	if !ok || err != nil || len(sig) != sha256.Size {
 		return chatops.Unverified("slack", "malformed X-Slack-Signature")
 	}
-	mac := hmac.New(sha256.New, []byte(p.cfg.SigningSecret))
+	mac := hmac.New(sha256.New, []byte(p.cfg.SigningSecret.Reveal()))
 	mac.Write([]byte("v0:" + tsText + ":"))
 	mac.Write(in.Body)
 	if !hmac.Equal(sig, mac.Sum(nil)) {

@@ -10,9 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Host is the only host a response_url may point at (besides loopback, for tests).
@@ -39,28 +38,26 @@ const (
 	maxMarkdown = 4096
 )
 
-// Config is what the WeCom side needs. It holds secrets, so it prints as "[redacted]".
+// Config is what the WeCom side needs. Its secrets are redact.Secrets: no fmt verb, log or
+// JSON encoding prints them.
 type Config struct {
-	Token          string       // LBFN_WECOM_TOKEN
-	EncodingAESKey string       // LBFN_WECOM_ENCODING_AES_KEY (43 characters)
-	HTTPClient     *http.Client // for response_url posts; nil: a plain client
+	Token          redact.Secret // LBFN_WECOM_TOKEN
+	EncodingAESKey redact.Secret // LBFN_WECOM_ENCODING_AES_KEY (43 characters)
+	HTTPClient     *http.Client  // for response_url posts; nil: chatops.Client's default
 }
-
-func (Config) String() string             { return "wecom.Config[redacted]" }
-func (Config) GoString() string           { return "wecom.Config[redacted]" }
-func (Config) Format(f fmt.State, _ rune) { io.WriteString(f, "wecom.Config[redacted]") }
-func (Config) LogValue() slog.Value       { return slog.StringValue("wecom.Config[redacted]") }
 
 type platform struct {
 	cfg Config
-	key []byte // nil when EncodingAESKey is unset or malformed
+	// key is the 32-byte AES key EncodingAESKey encodes, unset when EncodingAESKey is unset
+	// or malformed. It is a secret too, so printing the platform prints neither.
+	key redact.Secret
 }
 
 // New returns the WeCom platform.
 func New(cfg Config) chatops.Platform {
 	p := &platform{cfg: cfg}
-	if key, err := aesKey(cfg.EncodingAESKey); err == nil {
-		p.key = key
+	if key, err := aesKey(cfg.EncodingAESKey.Reveal()); err == nil {
+		p.key = redact.NewSecret(string(key))
 	}
 	return p
 }
@@ -69,13 +66,13 @@ func (p *platform) Name() string { return "wecom" }
 
 func (p *platform) Missing() string {
 	var m []string
-	if p.cfg.Token == "" {
+	if !p.cfg.Token.IsSet() {
 		m = append(m, "LBFN_WECOM_TOKEN")
 	}
 	switch {
-	case p.cfg.EncodingAESKey == "":
+	case !p.cfg.EncodingAESKey.IsSet():
 		m = append(m, "LBFN_WECOM_ENCODING_AES_KEY")
-	case p.key == nil:
+	case !p.key.IsSet():
 		m = append(m, "LBFN_WECOM_ENCODING_AES_KEY (not a 43-character EncodingAESKey)")
 	}
 	return strings.Join(m, ", ")
@@ -126,10 +123,10 @@ func (p *platform) Receive(in chatops.Inbound) (*chatops.Message, *chatops.Outbo
 	if err := json.Unmarshal(in.Body, &env); err != nil || env.Encrypt == "" {
 		return nil, nil, chatops.Unverified("wecom", "body is not {\"encrypt\":…}")
 	}
-	if !signatureOK(sig, p.cfg.Token, ts, nonce, env.Encrypt) {
+	if !signatureOK(sig, p.cfg.Token.Reveal(), ts, nonce, env.Encrypt) {
 		return nil, nil, chatops.Unverified("wecom", "msg_signature does not match")
 	}
-	plain, receiveID, err := decrypt(p.key, env.Encrypt)
+	plain, receiveID, err := decrypt([]byte(p.key.Reveal()), env.Encrypt)
 	if err != nil || receiveID != "" {
 		return nil, nil, chatops.Unverified("wecom", "cannot decrypt the callback")
 	}
@@ -163,10 +160,10 @@ func (p *platform) handshake(in chatops.Inbound, sig, ts, nonce string) (*chatop
 	if echo == "" {
 		return nil, nil, chatops.Unverified("wecom", "GET without echostr")
 	}
-	if !signatureOK(sig, p.cfg.Token, ts, nonce, echo) {
+	if !signatureOK(sig, p.cfg.Token.Reveal(), ts, nonce, echo) {
 		return nil, nil, chatops.Unverified("wecom", "msg_signature does not match")
 	}
-	plain, receiveID, err := decrypt(p.key, echo)
+	plain, receiveID, err := decrypt([]byte(p.key.Reveal()), echo)
 	if err != nil || receiveID != "" {
 		return nil, nil, chatops.Unverified("wecom", "cannot decrypt echostr")
 	}
@@ -209,10 +206,10 @@ func (p *platform) Answer(msg chatops.Message, text string) (chatops.Outbound, b
 // seal encrypts a passive reply into {"encrypt","msgsignature","timestamp","nonce"}, the
 // strings of WeCom's JSON template.
 func (p *platform) seal(plain []byte, now time.Time) ([]byte, error) {
-	if p.key == nil || p.cfg.Token == "" {
-		return nil, fmt.Errorf("wecom: not configured")
+	if !p.key.IsSet() || !p.cfg.Token.IsSet() {
+		return nil, errors.New("wecom: not configured")
 	}
-	encrypted, err := encrypt(p.key, plain, "")
+	encrypted, err := encrypt([]byte(p.key.Reveal()), plain, "")
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +220,7 @@ func (p *platform) seal(plain []byte, now time.Time) ([]byte, error) {
 	ts, nonce := strconv.FormatInt(now.Unix(), 10), hex.EncodeToString(n[:])
 	return json.Marshal(map[string]string{
 		"encrypt":      encrypted,
-		"msgsignature": signature(p.cfg.Token, ts, nonce, encrypted),
+		"msgsignature": signature(p.cfg.Token.Reveal(), ts, nonce, encrypted),
 		"timestamp":    ts,
 		"nonce":        nonce,
 	})

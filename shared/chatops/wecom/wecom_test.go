@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/lbfn/lbfn/shared/chatops"
+	"github.com/lbfn/lbfn/shared/chatops/chattest"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // Official vectors, from WeCom's sample (sbzhu/weworkapi_golang sample.go): a classic app
@@ -105,7 +107,9 @@ func TestCryptRoundTrip(t *testing.T) {
 	}
 }
 
-func bot() chatops.Platform { return New(Config{Token: botToken, EncodingAESKey: botKey}) }
+func bot() chatops.Platform {
+	return New(Config{Token: redact.NewSecret(botToken), EncodingAESKey: redact.NewSecret(botKey)})
+}
 
 func botKeyBytes() []byte { k, _ := aesKey(botKey); return k }
 
@@ -219,10 +223,10 @@ func TestReceiveRefuses(t *testing.T) {
 		want error
 	}{
 		{"unconfigured", New(Config{}), good, chatops.ErrUnverified},
-		{"no token", New(Config{EncodingAESKey: botKey}), good, chatops.ErrUnverified},
-		{"malformed key", New(Config{Token: botToken, EncodingAESKey: "short"}), good, chatops.ErrUnverified},
-		{"wrong token", New(Config{Token: "other", EncodingAESKey: botKey}), good, chatops.ErrUnverified},
-		{"wrong key", New(Config{Token: botToken, EncodingAESKey: appKey}), good, chatops.ErrUnverified},
+		{"no token", New(Config{EncodingAESKey: redact.NewSecret(botKey)}), good, chatops.ErrUnverified},
+		{"malformed key", New(Config{Token: redact.NewSecret(botToken), EncodingAESKey: redact.NewSecret("short")}), good, chatops.ErrUnverified},
+		{"wrong token", New(Config{Token: redact.NewSecret("other"), EncodingAESKey: redact.NewSecret(botKey)}), good, chatops.ErrUnverified},
+		{"wrong key", New(Config{Token: redact.NewSecret(botToken), EncodingAESKey: redact.NewSecret(appKey)}), good, chatops.ErrUnverified},
 		{"unsigned", bot(), chatops.Inbound{Method: http.MethodPost, Body: good.Body, Now: now}, chatops.ErrUnverified},
 		{"stale 61 min", bot(), stale(61 * time.Minute), chatops.ErrUnverified},
 		{"replayed a day later", bot(), stale(24 * time.Hour), chatops.ErrUnverified},
@@ -244,7 +248,7 @@ func TestReceiveRefuses(t *testing.T) {
 		}(), chatops.ErrUnverified},
 		{"GET stale", bot(), func() chatops.Inbound { in := handshake(t, "1", ""); in.Now = now.Add(2 * time.Hour); return in }(), chatops.ErrUnverified},
 		{"GET echostr with a receiveid", bot(), handshake(t, "1", "wwCORP"), chatops.ErrUnverified},
-		{"classic app echostr (official vector)", New(Config{Token: appToken, EncodingAESKey: appKey}), officialGET, chatops.ErrUnverified},
+		{"classic app echostr (official vector)", New(Config{Token: redact.NewSecret(appToken), EncodingAESKey: redact.NewSecret(appKey)}), officialGET, chatops.ErrUnverified},
 
 		{"plaintext not JSON", bot(), callbackIn(t, []byte("hello"), ""), chatops.ErrIgnored},
 		{"image", bot(), callbackIn(t, callbackJSON(func(m map[string]any) { m["msgtype"] = "image" }), ""), chatops.ErrIgnored},
@@ -274,9 +278,9 @@ func TestMissing(t *testing.T) {
 		want string
 	}{
 		{Config{}, "LBFN_WECOM_TOKEN, LBFN_WECOM_ENCODING_AES_KEY"},
-		{Config{Token: "t", EncodingAESKey: "abc"}, "LBFN_WECOM_ENCODING_AES_KEY (not a 43-character EncodingAESKey)"},
-		{Config{EncodingAESKey: botKey}, "LBFN_WECOM_TOKEN"},
-		{Config{Token: "t", EncodingAESKey: botKey}, ""},
+		{Config{Token: redact.NewSecret("t"), EncodingAESKey: redact.NewSecret("abc")}, "LBFN_WECOM_ENCODING_AES_KEY (not a 43-character EncodingAESKey)"},
+		{Config{EncodingAESKey: redact.NewSecret(botKey)}, "LBFN_WECOM_TOKEN"},
+		{Config{Token: redact.NewSecret("t"), EncodingAESKey: redact.NewSecret(botKey)}, ""},
 	}
 	for _, tt := range tests {
 		if got := New(tt.cfg).Missing(); got != tt.want {
@@ -391,13 +395,10 @@ func TestPost(t *testing.T) {
 }
 
 func TestConfigRedacted(t *testing.T) {
-	c := Config{Token: botToken, EncodingAESKey: botKey}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		for _, v := range []any{c, &c, map[string]Config{"c": c}} {
-			if got := fmt.Sprintf(verb, v); strings.Contains(got, botToken) || strings.Contains(got, botKey) {
-				t.Errorf("Sprintf(%q) = %q", verb, got)
-			}
-		}
+	c := Config{Token: redact.NewSecret(botToken), EncodingAESKey: redact.NewSecret(botKey)}
+	p := New(c)
+	for _, v := range []any{c, &c, p} {
+		chattest.CheckRedacted(t, v, botToken, botKey, p.(*platform).key.Reveal())
 	}
 }
 
