@@ -12,29 +12,19 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lbfn/lbfn/shared/catalog"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
 const repoRoot = ".."
 
-// functionNames are the create functions every deployment must carry: the contract's list.
-var functionNames = []string{
-	"jdcloud-create-backend",
-	"huawei-create-pool",
-	"huawei-create-lbaas-pool",
-	"huawei-create-master-slave-pool",
-	"ctyun-create-policy",
-}
+// functionNames are the create functions every deployment must carry: the catalog's.
+var functionNames = catalog.Names()
 
 // logicalID is the template's name for a function: "ctyun-create-policy" is
-// "CtyunCreatePolicyFunction". The Makefile's build-<LogicalId> targets follow it too.
-func logicalID(name string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(name, "-") {
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-	}
-	return b.String() + "Function"
-}
+// "CtyunCreatePolicyFunction". The Makefile's build-<LogicalId> rule follows it too.
+func logicalID(name string) string { return catalog.LogicalName(name) + "Function" }
 
 // A template is template.yaml as generic JSON values, with the short-form intrinsic tags
 // (!Ref, !GetAtt, !Sub...) turned into their long forms ({"Ref": ...}, {"Fn::GetAtt": [...]}).
