@@ -7,16 +7,15 @@ GOFLAGS  ?=
 FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
 FUZZTIME ?= 10s
 
-.PHONY: all test check fmt-check vet unit fuzz bench tidy-check bench-check deps
+.PHONY: all test check fmt-check vet unit fuzz bench tidy-check bench-check generate
 
 all: test
 
 ## ---- test: what CI runs -------------------------------------------------------------------
+# `make test` installs nothing beyond the project's own modules and npm validators (`make deps`);
+# tools from the system's package manager are `make tools`, which .ci/run calls first.
 
 test: deps check unit fuzz
-
-deps:
-	$(GO) mod download
 
 check: fmt-check vet tidy-check bench-check
 
@@ -27,11 +26,18 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# go mod tidy on a copy: go.mod and go.sum are put back as they were whatever it does.
 tidy-check:
-	@cp go.mod /tmp/lbfn-go.mod.bak; cp go.sum /tmp/lbfn-go.sum.bak; \
+	@set -e; backup=$$(mktemp -d); trap 'cp "$$backup/go.mod" "$$backup/go.sum" .; rm -rf "$$backup"' EXIT; \
+	cp go.mod go.sum "$$backup/"; \
 	$(GO) mod tidy; \
-	if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changes go.mod/go.sum"; git diff -- go.mod go.sum | head -40; \
-	  cp /tmp/lbfn-go.mod.bak go.mod; cp /tmp/lbfn-go.sum.bak go.sum; exit 1; fi
+	if ! cmp -s go.mod "$$backup/go.mod" || ! cmp -s go.sum "$$backup/go.sum"; then \
+	  echo "go mod tidy changes go.mod/go.sum:"; diff -u "$$backup/go.mod" go.mod | head -40 || true; exit 1; fi
+
+# Rewrites what follows shared/catalog (template.yaml's per-function parts, deploy.sh's list,
+# events/<function>/'s envelopes, the README tables); `make unit` fails while any is stale.
+generate:
+	$(GO) run ./deploy/gen -update
 
 unit:
 	$(GO) test -count=1 ./...
@@ -48,9 +54,11 @@ fuzz:
 # bench/ is a module of its own (the product never links the official SDK it is compared
 # with): make test only vets it and checks its go.mod/go.sum are tidy; make bench runs it.
 bench-check:
-	@cd bench && $(GO) vet ./... && cp go.mod /tmp/lbfn-bench-go.mod.bak && cp go.sum /tmp/lbfn-bench-go.sum.bak && \
-	$(GO) mod tidy && if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changes bench/go.mod or bench/go.sum"; \
-	  git diff -- go.mod go.sum | head -40; cp /tmp/lbfn-bench-go.mod.bak go.mod; cp /tmp/lbfn-bench-go.sum.bak go.sum; exit 1; fi
+	@set -e; cd bench; $(GO) vet ./...; backup=$$(mktemp -d); trap 'cp "$$backup/go.mod" "$$backup/go.sum" .; rm -rf "$$backup"' EXIT; \
+	cp go.mod go.sum "$$backup/"; \
+	$(GO) mod tidy; \
+	if ! cmp -s go.mod "$$backup/go.mod" || ! cmp -s go.sum "$$backup/go.sum"; then \
+	  echo "go mod tidy changes bench/go.mod or bench/go.sum:"; diff -u "$$backup/go.mod" go.mod | head -40 || true; exit 1; fi
 
 ## ---- bench: every package's benchmarks, then lbfn against the official-SDK handler ----------
 # The second step measures both sides in one run and writes docs/BENCHMARKS.md (never edit it
@@ -80,18 +88,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 # lambda-build FUNCTION OUTPUT: the arm64 provided.al2023 bootstrap of functions/FUNCTION.
 lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(2) ./functions/$(1)
 
-# One target per function logical id in template.yaml; FN names its directory under functions/.
-SAM_TARGETS := build-JdcloudCreateBackendFunction build-HuaweiCreatePoolFunction \
-               build-HuaweiCreateLbaasPoolFunction build-HuaweiCreateMasterSlavePoolFunction \
-               build-CtyunCreatePolicyFunction build-ChatopsFunction
-build-JdcloudCreateBackendFunction:        FN := jdcloud-create-backend
-build-HuaweiCreatePoolFunction:            FN := huawei-create-pool
-build-HuaweiCreateLbaasPoolFunction:       FN := huawei-create-lbaas-pool
-build-HuaweiCreateMasterSlavePoolFunction: FN := huawei-create-master-slave-pool
-build-CtyunCreatePolicyFunction:           FN := ctyun-create-policy
-build-ChatopsFunction:                     FN := chatops
-
-.PHONY: build deps-npm deps-tools $(SAM_TARGETS)
+.PHONY: build deps deps-go deps-npm tools
 
 build:
 	@set -e; for fn in $(FUNCTIONS); do \
@@ -100,20 +97,32 @@ build:
 	  $(GO) run ./deploy/zipbootstrap $(BUILD_DIR)/$$fn.zip $(BUILD_DIR)/$$fn/bootstrap; \
 	done
 
-$(SAM_TARGETS):
+# build-<LogicalId>, one rule for every function of template.yaml: the logical id is the
+# function's name in CamelCase plus "Function" (shared/catalog's LogicalName), so
+# build-HuaweiCreatePoolFunction builds functions/huawei-create-pool.
+build-%Function:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
-	$(call lambda-build,$(FN),$(ARTIFACTS_DIR)/bootstrap)
+	@fn=$$(printf '%s' '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]'); \
+	test -f "functions/$$fn/main.go" || { echo "build-$*Function: no functions/$$fn/main.go"; exit 1; }; \
+	echo "build $$fn -> $(ARTIFACTS_DIR)/bootstrap"; \
+	$(call lambda-build,$$fn,$(ARTIFACTS_DIR)/bootstrap)
 
-# The offline validators of deploy/ (cfnspec, asl-validator, shellcheck); the tests skip with a
-# reason when one is missing.
-deps: deps-npm deps-tools
+# The project's own dependencies: Go modules, and deploy/tools's npm packages (the offline
+# validators cfnspec and asl-validator, and dynalite); a test whose tool is missing skips,
+# saying why.
+deps: deps-go deps-npm
+
+deps-go:
+	$(GO) mod download
 
 deps-npm:
 	@if command -v npm >/dev/null 2>&1; then \
 	  cd deploy/tools && npm ci --no-audit --no-fund; \
 	else echo "npm not found: the template and state machine checks will be skipped"; fi
 
-deps-tools:
+# Tools from the system's package manager (shellcheck, for deploy/gcp/deploy.sh): .ci/run
+# calls it on a fresh machine; `make test` never does.
+tools:
 	@command -v shellcheck >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && \
 	    { apt-get install -y shellcheck >/dev/null 2>&1 || \

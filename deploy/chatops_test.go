@@ -13,8 +13,9 @@ import (
 // chatopsID is the template's logical id of the chatops function.
 const chatopsID = "ChatopsFunction"
 
-// chatopsRoutes are the HTTP API routes chatops must have, each public (Authorizer NONE):
-// the platforms verify their own signatures, and the result route opens only its own tokens.
+// chatopsRoutes are the HTTP API routes chatops must have, each public (AuthorizationType
+// NONE whatever HttpAuth says): the platforms sign their own requests, which chatops
+// verifies, and the result route opens only the sealed tokens it gave out.
 var chatopsRoutes = []string{
 	"POST /chatops/slack", "POST /chatops/feishu", "POST /chatops/dingtalk",
 	"GET /chatops/wecom", "POST /chatops/wecom", "POST /chatops/result/{token}",
@@ -29,7 +30,8 @@ var chatSecretVariables = []string{
 // queueID is the logical id of a create function's event queue.
 func queueID(name string) string { return strings.TrimSuffix(logicalID(name), "Function") + "Queue" }
 
-// chatopsProblems checks the chatops function: its build, its public routes, a queue URL
+// chatopsProblems checks the chatops function: its build, its public routes (see
+// chatopsRouteProblems), a queue URL
 // variable per create function referencing that function's queue, sqs:SendMessage on exactly
 // those queues and nothing else of SQS, and no secret in the template.
 func chatopsProblems(tpl template) []string {
@@ -46,28 +48,10 @@ func chatopsProblems(tpl template) []string {
 		fail("%s: Timeout must be set on the function", chatopsID)
 	}
 
-	var routes []string
 	for evName, ev := range obj(tpl.props(chatopsID)["Events"]) {
-		ev := obj(ev)
-		p := obj(ev["Properties"])
-		if ev["Type"] != "HttpApi" {
-			fail("%s: event %s is a %v; chatops is reached over the HTTP API only", chatopsID, evName, ev["Type"])
-			continue
-		}
-		routes = append(routes, fmt.Sprintf("%v %v", p["Method"], p["Path"]))
-		if refTo(p["ApiId"]) != "HttpApi" {
-			fail("%s: route %s must be on the HttpApi", chatopsID, evName)
-		}
-		if at(p, "Auth", "Authorizer") != "NONE" {
-			fail("%s: route %s must say Auth: {Authorizer: NONE}: chat platforms cannot sign AWS requests", chatopsID, evName)
-		}
+		fail("%s: event %s (%v): chatops is reached through its ApiGatewayV2 routes on HttpApi only", chatopsID, evName, obj(ev)["Type"])
 	}
-	sort.Strings(routes)
-	want := slices.Clone(chatopsRoutes)
-	sort.Strings(want)
-	if !slices.Equal(routes, want) {
-		fail("%s: routes %v, want %v", chatopsID, routes, want)
-	}
+	problems = append(problems, chatopsRouteProblems(tpl)...)
 
 	env := obj(at(tpl.props(chatopsID), "Environment", "Variables"))
 	for _, v := range append(slices.Clone(credentialVariables), chatSecretVariables...) {
@@ -124,12 +108,77 @@ func chatopsProblems(tpl template) []string {
 	return problems
 }
 
+// chatopsRouteProblems checks chatops's routes: exactly chatopsRoutes on HttpApi, each
+// AuthorizationType NONE under every HttpAuth choice, each to one AWS_PROXY integration
+// (payload 2.0) of the function, which API Gateway may invoke on HttpApi's /chatops/ paths.
+func chatopsRouteProblems(tpl template) []string {
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	integrations := map[string]bool{}
+	for id, r := range tpl.resources() {
+		r := obj(r)
+		p := obj(r["Properties"])
+		if fn, attr := getAttOf(p["IntegrationUri"]); r["Type"] == "AWS::ApiGatewayV2::Integration" && fn == chatopsID && attr == "Arn" {
+			if refTo(p["ApiId"]) != "HttpApi" || p["IntegrationType"] != "AWS_PROXY" || p["PayloadFormatVersion"] != "2.0" {
+				fail("%s: integration %s must be an AWS_PROXY integration (payload 2.0) on HttpApi", chatopsID, id)
+			}
+			integrations[id] = true
+		}
+	}
+	if len(integrations) != 1 {
+		fail("%s: want exactly one integration of the function, found %d", chatopsID, len(integrations))
+	}
+	var routes []string
+	for id, r := range tpl.resources() {
+		r := obj(r)
+		p := obj(r["Properties"])
+		key, _ := p["RouteKey"].(string)
+		if r["Type"] != "AWS::ApiGatewayV2::Route" || !strings.Contains(key, " /chatops/") {
+			continue
+		}
+		routes = append(routes, key)
+		if refTo(p["ApiId"]) != "HttpApi" {
+			fail("%s: route %s (%s) must be on HttpApi", chatopsID, key, id)
+		}
+		target, _ := obj(p["Target"])["Fn::Sub"].(string)
+		integration, ok := strings.CutPrefix(target, "integrations/${")
+		if integration = strings.TrimSuffix(integration, "}"); !ok || !integrations[integration] {
+			fail("%s: route %s (%s) must target the function's integration, got %v", chatopsID, key, id, p["Target"])
+		}
+		for _, choice := range httpAuthValues {
+			got, ok := evalValue(tpl, p["AuthorizationType"], map[string]string{"HttpAuth": choice})
+			if !ok || got != "NONE" {
+				fail("%s: route %s (%s) authorization with HttpAuth %s is %v, want NONE: chat platforms cannot sign AWS requests",
+					chatopsID, key, id, choice, p["AuthorizationType"])
+			}
+		}
+	}
+	sort.Strings(routes)
+	want := slices.Clone(chatopsRoutes)
+	sort.Strings(want)
+	if !slices.Equal(routes, want) {
+		fail("%s: routes %v, want %v", chatopsID, routes, want)
+	}
+	permitted := false
+	for _, r := range tpl.resources() {
+		r := obj(r)
+		p := obj(r["Properties"])
+		if r["Type"] == "AWS::Lambda::Permission" && refTo(p["FunctionName"]) == chatopsID && p["Principal"] == "apigateway.amazonaws.com" {
+			src, _ := obj(p["SourceArn"])["Fn::Sub"].(string)
+			permitted = permitted || strings.Contains(src, "${HttpApi}/") && strings.HasSuffix(src, "/chatops/*")
+		}
+	}
+	if !permitted {
+		fail("%s: no Lambda permission for HttpApi's /chatops/ routes", chatopsID)
+	}
+	return problems
+}
+
 func TestChatopsTemplate(t *testing.T) {
 	real := loadTemplate(t, filepath.Join(repoRoot, "template.yaml"))
 	for _, p := range chatopsProblems(real) {
 		t.Error(p)
 	}
-	events := func(tpl template) map[string]any { return obj(tpl.props(chatopsID)["Events"]) }
 	statements := func(tpl template) []any { return asList(at(tpl.props(chatopsID)["Policies"], "0", "Statement")) }
 	tests := []struct {
 		name   string
@@ -138,9 +187,26 @@ func TestChatopsTemplate(t *testing.T) {
 	}{
 		{"function missing", func(tpl template) { delete(tpl.resources(), chatopsID) }, "chatops function is missing"},
 		{"route behind IAM", func(tpl template) {
-			obj(obj(events(tpl)["Slack"])["Properties"])["Auth"] = map[string]any{"Authorizer": "AWS_IAM"}
-		}, "Authorizer: NONE"},
-		{"route missing", func(tpl template) { delete(events(tpl), "WecomCheck") }, "GET /chatops/wecom"},
+			tpl.props("ChatopsSlackRoute")["AuthorizationType"] = "AWS_IAM"
+		}, "POST /chatops/slack (ChatopsSlackRoute) authorization with HttpAuth AWS_IAM is AWS_IAM, want NONE"},
+		{"route following HttpAuth", func(tpl template) {
+			tpl.props("ChatopsFeishuRoute")["AuthorizationType"] = map[string]any{"Fn::If": []any{"IamAuth", "AWS_IAM", "NONE"}}
+		}, "POST /chatops/feishu (ChatopsFeishuRoute) authorization with HttpAuth AWS_IAM"},
+		{"route without authorization", func(tpl template) {
+			delete(tpl.props("ChatopsResultRoute"), "AuthorizationType")
+		}, "POST /chatops/result/{token} (ChatopsResultRoute) authorization"},
+		{"route missing", func(tpl template) { delete(tpl.resources(), "ChatopsWecomCheckRoute") }, "GET /chatops/wecom"},
+		{"route to another function", func(tpl template) {
+			tpl.props("ChatopsDingtalkRoute")["Target"] = map[string]any{"Fn::Sub": "integrations/${JdcloudCreateBackendIntegration}"}
+		}, "POST /chatops/dingtalk (ChatopsDingtalkRoute) must target the function's integration"},
+		{"integration to another function", func(tpl template) {
+			tpl.props("ChatopsIntegration")["IntegrationUri"] = map[string]any{"Fn::GetAtt": []any{"CtyunCreatePolicyFunction", "Arn"}}
+		}, "want exactly one integration of the function, found 0"},
+		{"API Gateway may not invoke", func(tpl template) { delete(tpl.resources(), "ChatopsHttpPermission") }, "no Lambda permission"},
+		{"back to a SAM HttpApi event", func(tpl template) {
+			tpl.props(chatopsID)["Events"] = map[string]any{"Slack": map[string]any{"Type": "HttpApi", "Properties": map[string]any{
+				"ApiId": map[string]any{"Ref": "HttpApi"}, "Method": "POST", "Path": "/chatops/slack", "Auth": map[string]any{"Authorizer": "NONE"}}}}
+		}, "event Slack (HttpApi)"},
 		{"secret in the template", func(tpl template) {
 			obj(at(tpl.props(chatopsID), "Environment", "Variables"))["LBFN_SLACK_SIGNING_SECRET"] = "x"
 		}, "LBFN_SLACK_SIGNING_SECRET is in the template"},

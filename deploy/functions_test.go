@@ -9,7 +9,7 @@ import (
 	"github.com/lbfn/lbfn/functions/gcp"
 )
 
-// TestEveryFunctionEverywhere keeps the deployments in step with the functions: each create
+// TestEveryFunctionEverywhere keeps the deployments in step with the catalog: each create
 // function has its Lambda main package, is registered for Google Cloud Functions, and is
 // deployed by the Google script (the template's side is the checklist's).
 func TestEveryFunctionEverywhere(t *testing.T) {
@@ -18,7 +18,7 @@ func TestEveryFunctionEverywhere(t *testing.T) {
 		registered = append(registered, o.Function())
 	}
 	if !slices.Equal(registered, functionNames) {
-		t.Errorf("functions/gcp registers %v, want %v", registered, functionNames)
+		t.Errorf("functions/gcp registers %v, want the catalog's %v", registered, functionNames)
 	}
 	script, err := os.ReadFile(deployScript)
 	if err != nil {

@@ -16,6 +16,7 @@ func TestTemplateValid(t *testing.T) {
 	}{
 		{"checklist", func(t *testing.T) []string { return checklist(tpl, repoRoot) }},
 		{"references", func(t *testing.T) []string { return referenceProblems(tpl) }},
+		{"chatops", func(t *testing.T) []string { return chatopsProblems(tpl) }},
 		{"SAM schema", func(t *testing.T) []string { return schemaProblems(t, tpl) }},
 		{"CloudFormation spec", func(t *testing.T) []string { return cfnSpecProblems(t, tpl) }},
 		{"asl-validator", func(t *testing.T) []string { return aslProblems(t, tpl, repoRoot) }},
@@ -177,6 +178,20 @@ func TestTemplateChecksCatchBreakage(t *testing.T) {
 		{"back to a SAM HttpApi event", func(t *testing.T, tpl template, _ string) {
 			obj(tpl.props(ctyun)["Events"])["Http"] = map[string]any{"Type": "HttpApi", "Properties": map[string]any{"Path": "/ctyun-create-policy", "Method": "POST"}}
 		}, "checklist", "HttpApi event Http"},
+		{"SAM HttpApi event on the ApiGatewayV2 API", func(t *testing.T, tpl template, _ string) {
+			obj(tpl.props("ChatopsFunction"))["Events"] = map[string]any{"Slack": map[string]any{"Type": "HttpApi", "Properties": map[string]any{
+				"ApiId": map[string]any{"Ref": "HttpApi"}, "Method": "POST", "Path": "/chatops/slack", "Auth": map[string]any{"Authorizer": "NONE"}}}}
+		}, "checklist", "ChatopsFunction: HttpApi event Slack: ApiId must be !Ref to an AWS::Serverless::HttpApi"},
+		{"SAM Api event on an API that is not SAM's", func(t *testing.T, tpl template, _ string) {
+			obj(tpl.props("ChatopsFunction"))["Events"] = map[string]any{"Rest": map[string]any{"Type": "Api", "Properties": map[string]any{
+				"RestApiId": map[string]any{"Ref": "HttpApi"}, "Method": "POST", "Path": "/chatops/slack"}}}
+		}, "checklist", "ChatopsFunction: Api event Rest: RestApiId must be !Ref to an AWS::Serverless::Api"},
+		{"chatops route behind IAM", func(t *testing.T, tpl template, _ string) {
+			tpl.props("ChatopsWecomRoute")["AuthorizationType"] = map[string]any{"Fn::If": []any{"IamAuth", "AWS_IAM", "NONE"}}
+		}, "chatops", "POST /chatops/wecom (ChatopsWecomRoute) authorization with HttpAuth AWS_IAM"},
+		{"chatops route missing", func(t *testing.T, tpl template, _ string) {
+			delete(tpl.resources(), "ChatopsResultRoute")
+		}, "chatops", "want [GET /chatops/wecom POST /chatops/dingtalk POST /chatops/feishu POST /chatops/result/{token}"},
 		{"breaks the CloudFormation spec: unknown route property", func(t *testing.T, tpl template, _ string) {
 			tpl.props("CtyunCreatePolicyRoute")["Authorizer"] = "AWS_IAM"
 		}, "cfnspec", "Authorizer: unknown property"},
@@ -195,6 +210,8 @@ func TestTemplateChecksCatchBreakage(t *testing.T) {
 				problems = checklist(tpl, repoRoot)
 			case "references":
 				problems = referenceProblems(tpl)
+			case "chatops":
+				problems = chatopsProblems(tpl)
 			case "schema":
 				problems = schemaProblems(t, tpl)
 			case "cfnspec":

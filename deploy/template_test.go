@@ -7,33 +7,24 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lbfn/lbfn/shared/catalog"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
 const repoRoot = ".."
 
-// functionNames are the create functions every deployment must carry: the contract's list.
-var functionNames = []string{
-	"jdcloud-create-backend",
-	"huawei-create-pool",
-	"huawei-create-lbaas-pool",
-	"huawei-create-master-slave-pool",
-	"ctyun-create-policy",
-}
+// functionNames are the create functions every deployment must carry: the catalog's.
+var functionNames = catalog.Names()
 
 // logicalID is the template's name for a function: "ctyun-create-policy" is
-// "CtyunCreatePolicyFunction". The Makefile's build-<LogicalId> targets follow it too.
-func logicalID(name string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(name, "-") {
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-	}
-	return b.String() + "Function"
-}
+// "CtyunCreatePolicyFunction". The Makefile's build-<LogicalId> rule follows it too.
+func logicalID(name string) string { return catalog.LogicalName(name) + "Function" }
 
 // A template is template.yaml as generic JSON values, with the short-form intrinsic tags
 // (!Ref, !GetAtt, !Sub...) turned into their long forms ({"Ref": ...}, {"Fn::GetAtt": [...]}).
@@ -342,6 +333,7 @@ func checklist(tpl template, dir string) []string {
 		problems = append(problems, checkRoute(tpl, name, id)...)
 	}
 	problems = append(problems, checkHTTPAuth(tpl)...)
+	problems = append(problems, samEventProblems(tpl)...)
 
 	// Outputs: the HTTP API URL and the state machine ARN.
 	var apiURL bool
@@ -357,6 +349,41 @@ func checklist(tpl template, dir string) []string {
 		problems = append(problems, checkIdempotencyTable(tpl, table)...)
 	}
 	problems = append(problems, checkStateMachine(tpl, dir, outputRefs)...)
+	return problems
+}
+
+// samEventAPIs are the SAM event types that attach a route to an API, the property naming
+// that API, and the type the API must have: SAM transforms a route only onto an API of its
+// own, and refuses the template otherwise ("ApiId must be a valid reference to an
+// 'AWS::Serverless::HttpApi' resource in same template").
+var samEventAPIs = map[string]struct{ property, apiType string }{
+	"HttpApi": {"ApiId", "AWS::Serverless::HttpApi"},
+	"Api":     {"RestApiId", "AWS::Serverless::Api"},
+}
+
+// samEventProblems checks every SAM function's API events (create functions, chatops and any
+// other): one that names an API must name a SAM API of the matching type.
+func samEventProblems(tpl template) []string {
+	var problems []string
+	for id, r := range tpl.resources() {
+		if obj(r)["Type"] != "AWS::Serverless::Function" {
+			continue
+		}
+		for evName, ev := range obj(tpl.props(id)["Events"]) {
+			ev := obj(ev)
+			typ, _ := ev["Type"].(string)
+			want, ok := samEventAPIs[typ]
+			api, named := obj(ev["Properties"])[want.property]
+			if !ok || !named {
+				continue
+			}
+			if got := tpl.resource(refTo(api))["Type"]; got != want.apiType {
+				problems = append(problems, fmt.Sprintf("%s: %s event %s: %s must be !Ref to an %s, not %v (%v): SAM refuses it",
+					id, typ, evName, want.property, want.apiType, api, got))
+			}
+		}
+	}
+	sort.Strings(problems)
 	return problems
 }
 

@@ -48,11 +48,13 @@ for v in HTTP_TIMEOUT PUBSUB_TIMEOUT; do
 done
 
 FUNCTIONS=(
+  # BEGIN GENERATED functions: shared/catalog's, by `go run ./deploy/gen -update`
   jdcloud-create-backend
   huawei-create-pool
   huawei-create-lbaas-pool
   huawei-create-master-slave-pool
   ctyun-create-policy
+  # END GENERATED functions
 )
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -71,26 +71,33 @@ func TestContractFailureExample(t *testing.T) {
 
 // TestContractRequestRules checks, for every function, the request rules every function shares.
 func TestContractRequestRules(t *testing.T) {
-	huawei := []string{"huawei-create-pool", "huawei-create-lbaas-pool", "huawei-create-master-slave-pool"}
+	// The Huawei functions nest the provider's body under one key ("pool"); {{body}} in a
+	// check's request and wanted fields stands for it.
+	bodyKey := map[string]string{}
+	var huawei []string
+	for _, o := range catalog.Operations {
+		if o.Provider() == "huaweicloud" {
+			huawei = append(huawei, o.Function())
+			bodyKey[o.Function()] = nestedBody(t, o.RequestType())
+		}
+	}
 	type check struct {
 		functions []string
 		body      string
 		want      []string // violation fields that must all be reported
 	}
-	var all []string
-	for _, o := range catalog.Operations {
-		all = append(all, o.Function())
-	}
+	all := catalog.Names()
 	checks := map[string]check{
-		"not an object: field \"\"":      {all, `["a"]`, []string{""}},
-		"null: field \"\"":               {all, `null`, []string{""}},
-		"not JSON: field \"\"":           {all, `{"region"`, []string{""}},
-		"unknown top-level field":        {all, `{"regoin":"x"}`, []string{"regoin"}},
-		"common fields wrong type":       {all, `{"dryRun":"yes","idempotencyKey":1,"replyTo":true}`, []string{"dryRun", "idempotencyKey", "replyTo"}},
-		"common fields not inside pool":  {huawei, `{"region":"cn-north-4","pool":{"dryRun":true,"idempotencyKey":"k","replyTo":"https://a.example/"}}`, []string{"pool.dryRun", "pool.idempotencyKey", "pool.replyTo"}},
-		"projectId format":               {huawei, `{"region":"cn-north-4","projectId":"0123456789ABCDEF0123456789abcdef","pool":{"lb_algorithm":"ROUND_ROBIN","protocol":"TCP"}}`, []string{"projectId"}},
-		"at least one of: the first one": {huawei[:2], `{"region":"cn-north-4","pool":{"lb_algorithm":"ROUND_ROBIN","protocol":"TCP"}}`, []string{"pool.listener_id"}},
-		"master-slave member index": {huawei[2:], `{"region":"cn-north-4","pool":{"lb_algorithm":"ROUND_ROBIN","protocol":"TCP","listener_id":"0b11747a-b139-492f-9692-2df0b1c87193",
+		"not an object: field \"\"": {all, `["a"]`, []string{""}},
+		"null: field \"\"":          {all, `null`, []string{""}},
+		"not JSON: field \"\"":      {all, `{"region"`, []string{""}},
+		"unknown top-level field":   {all, `{"regoin":"x"}`, []string{"regoin"}},
+		"common fields wrong type":  {all, `{"dryRun":"yes","idempotencyKey":1,"replyTo":true}`, []string{"dryRun", "idempotencyKey", "replyTo"}},
+		"common fields not inside the body": {huawei, `{"region":"cn-north-4","{{body}}":{"dryRun":true,"idempotencyKey":"k","replyTo":"https://a.example/"}}`,
+			[]string{"{{body}}.dryRun", "{{body}}.idempotencyKey", "{{body}}.replyTo"}},
+		"projectId format":               {huawei, `{"region":"cn-north-4","projectId":"0123456789ABCDEF0123456789abcdef","{{body}}":{}}`, []string{"projectId"}},
+		"at least one of: the first one": {[]string{"huawei-create-pool", "huawei-create-lbaas-pool"}, `{"region":"cn-north-4","pool":{"lb_algorithm":"ROUND_ROBIN","protocol":"TCP"}}`, []string{"pool.listener_id"}},
+		"master-slave member index": {[]string{"huawei-create-master-slave-pool"}, `{"region":"cn-north-4","pool":{"lb_algorithm":"ROUND_ROBIN","protocol":"TCP","listener_id":"0b11747a-b139-492f-9692-2df0b1c87193",
 			"members":[{"address":"172.16.0.210","protocol_port":80,"role":"master"},{"address":"172.16.0.211","protocol_port":80,"role":"backup"}],
 			"healthmonitor":{"delay":1,"max_retries":3,"timeout":3,"type":"TCP"}}}`, []string{"pool.members[1].role"}},
 		"jd httpCode index": {[]string{"jdcloud-create-backend"}, `{"regionId":"cn-north-1","backendName":"b","loadBalancerId":"alb-example","protocol":"Http","port":80,
@@ -101,7 +108,7 @@ func TestContractRequestRules(t *testing.T) {
 	for name, c := range checks {
 		for _, fn := range c.functions {
 			t.Run(name+"/"+fn, func(t *testing.T) {
-				status, res := serve(t, fn, c.body)
+				status, res := serve(t, fn, strings.ReplaceAll(c.body, "{{body}}", bodyKey[fn]))
 				if status != http.StatusBadRequest || res["ok"] != false || res["function"] != fn {
 					t.Fatalf("status %d, result %v; want 400 and a failure of %s", status, res, fn)
 				}
@@ -111,13 +118,33 @@ func TestContractRequestRules(t *testing.T) {
 				}
 				got := fields(t, res)
 				for _, f := range c.want {
-					if !slices.Contains(got, f) {
+					if f = strings.ReplaceAll(f, "{{body}}", bodyKey[fn]); !slices.Contains(got, f) {
 						t.Errorf("violations %v lack %q", got, f)
 					}
 				}
 			})
 		}
 	}
+}
+
+// nestedBody returns the JSON name of the one field of a request type that holds the
+// provider's body as an object (Huawei's "pool").
+func nestedBody(t *testing.T, typ reflect.Type) string {
+	t.Helper()
+	var names []string
+	for f := range typ.Fields() {
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); !f.Anonymous && ft.Kind() == reflect.Struct && name != "" {
+			names = append(names, name)
+		}
+	}
+	if len(names) != 1 {
+		t.Fatalf("%v: want one field holding the body as an object, found %v", typ, names)
+	}
+	return names[0]
 }
 
 // TestContractDryRun checks that a dry run of every function's sample answers 200 validated

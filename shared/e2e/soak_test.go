@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/lambdatest"
 	"github.com/lbfn/lbfn/shared/op"
@@ -121,15 +124,6 @@ func (f *soakFigures) add(fn func(*soakFigures)) {
 	fn(f)
 }
 
-// collections maps an emulator collection to the function that creates in it.
-var collections = map[string]string{
-	"backends": "jdcloud-create-backend",
-	"v2":       "huawei-create-pool",
-	"v2.0":     "huawei-create-lbaas-pool",
-	"v3":       "huawei-create-master-slave-pool",
-	"policies": "ctyun-create-policy",
-}
-
 func runSoak(t *testing.T, plan soakPlan) {
 	emu, cloud := newCloud(t)
 	faults := &faultCounter{rng: rand.New(rand.NewPCG(plan.seed, 1)), rate: plan.faultRate, counts: map[string]int{}}
@@ -139,10 +133,11 @@ func runSoak(t *testing.T, plan soakPlan) {
 
 	var figures soakFigures
 	queues := map[string][]*soakMessage{}
-	for _, fn := range functions {
+	for n, fn := range functions {
 		for i := range plan.perFunction {
-			// Names short enough for every provider's rules (JD and CTyun allow 32 characters).
-			m := &soakMessage{id: fmt.Sprintf("%s-%04d", fn, i), name: fmt.Sprintf("soak-%s-%d", soakNames[fn], i)}
+			// Names distinct across functions, and short enough for every provider's rules (JD
+			// and CTyun allow 32 characters).
+			m := &soakMessage{id: fmt.Sprintf("%s-%04d", fn, i), name: fmt.Sprintf("soak-%d-%d", n, i)}
 			if i%plan.invalidEvery == plan.invalidEvery-1 {
 				m.body = `{"soakRequest":` + strconv.Itoa(i) + `}` // an unknown field: a validation failure
 				figures.invalid++
@@ -169,11 +164,11 @@ func runSoak(t *testing.T, plan soakPlan) {
 		return
 	}
 
-	// What was made, by function and name.
+	// What was made, by name (each names its function).
 	made := map[string]int{}
 	resources := emu.Resources()
 	for _, r := range resources {
-		made[collections[r.Collection]+" "+r.Name]++
+		made[r.Name]++
 	}
 	kept := map[string]op.Kind{}
 	for _, m := range failures.messages() {
@@ -186,7 +181,7 @@ func runSoak(t *testing.T, plan soakPlan) {
 	var valid, duplicates, lost, keptValid int
 	for _, fn := range functions {
 		for _, m := range queues[fn] {
-			n := made[fn+" "+m.name]
+			n := made[m.name]
 			_, isKept := kept[m.id]
 			switch {
 			case !m.valid:
@@ -344,34 +339,64 @@ func closeSoakProcess(t *testing.T, fn string, f *lambdatest.Function) {
 	}
 }
 
-var soakNames = map[string]string{"jdcloud-create-backend": "jd", "huawei-create-pool": "v2",
-	"huawei-create-lbaas-pool": "lbaas", "huawei-create-master-slave-pool": "v3", "ctyun-create-policy": "ctyun"}
-
-// soakRequest is a valid request of fn whose resource is called name.
+// soakRequest is a valid request of fn whose resource is called name: the function's
+// events/<fn>/direct.json with its name field (see nameField) set.
 func soakRequest(t *testing.T, fn, name string) string {
 	t.Helper()
-	var base, field string
-	switch fn {
-	case "jdcloud-create-backend":
-		base, field = jdBackend, "backendName"
-	case "huawei-create-pool", "huawei-create-lbaas-pool":
-		base, field = huaweiPool, "pool.name"
-	case "huawei-create-master-slave-pool":
-		base, field = masterSlavePool, "pool.name"
-	case "ctyun-create-policy":
-		base, field = ctyunPolicy, "name"
-	default:
-		t.Fatalf("the soak has no request for %s", fn)
+	o, ok := catalog.Lookup(fn)
+	if !ok {
+		t.Fatalf("no function %s", fn)
 	}
+	base, err := os.ReadFile(filepath.Join(eventsDir, fn, "direct.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := nameField(t, o.RequestType())
 	var req map[string]any
-	if err := json.Unmarshal([]byte(base), &req); err != nil {
+	if err := json.Unmarshal(base, &req); err != nil {
 		t.Fatal(err)
 	}
 	obj := req
-	path := strings.Split(field, ".")
 	for _, p := range path[:len(path)-1] {
 		obj = obj[p].(map[string]any)
 	}
 	obj[path[len(path)-1]] = name
 	return string(mustJSON(t, req))
+}
+
+// nameField is the JSON path of the field of a request type that names the resource created:
+// a top-level "name" (CTyun), else the one top-level "<something>Name" (JD's backendName),
+// else "name" in the one object holding the provider's body (Huawei's pool.name).
+func nameField(t *testing.T, typ reflect.Type) []string {
+	t.Helper()
+	var exact, suffixed, bodies []string
+	var bodyTypes []reflect.Type
+	for _, f := range reflect.VisibleFields(typ) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous || name == "" || name == "-" || len(f.Index) > 2:
+		case name == "name" && ft.Kind() == reflect.String:
+			exact = append(exact, name)
+		case strings.HasSuffix(name, "Name") && ft.Kind() == reflect.String:
+			suffixed = append(suffixed, name)
+		case ft.Kind() == reflect.Struct:
+			bodies, bodyTypes = append(bodies, name), append(bodyTypes, ft)
+		}
+	}
+	switch {
+	case len(exact) == 1:
+		return exact
+	case len(suffixed) == 1:
+		return suffixed
+	case len(bodies) == 1:
+		if f, ok := bodyTypes[0].FieldByName("Name"); ok && strings.HasPrefix(f.Tag.Get("json"), "name") {
+			return []string{bodies[0], "name"}
+		}
+	}
+	t.Fatalf("%v: no field names the resource (want name, one <x>Name, or name inside the body object): the soak cannot tell its requests apart", typ)
+	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/lbfn/lbfn/shared/emulator"
 	"github.com/lbfn/lbfn/shared/huaweicloud"
 	"github.com/lbfn/lbfn/shared/op"
+	"github.com/lbfn/lbfn/shared/redact"
 )
 
 // perOp is what one measured run of n calls cost, per call.
@@ -192,7 +193,7 @@ func floorCall(url, path string, raw []byte) func() error {
 		return func() error { return err }
 	}
 	body := append(append([]byte(`{"pool":`), req.Pool...), '}')
-	signer := &hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: emulator.DemoSecretKey}
+	signer := &hwsign.Signer{AccessKey: emulator.DemoAccessKey, SecretKey: redact.NewSecret(emulator.DemoSecretKey)}
 	client := &http.Client{}
 	return func() error {
 		hr, err := http.NewRequest(http.MethodPost, url+path, bytes.NewReader(body))
