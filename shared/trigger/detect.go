@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/lbfn/lbfn/shared/validate"
 )
@@ -62,7 +63,7 @@ func detect(event []byte) (Shape, string) {
 	case requestContext != nil:
 		var http, elb bool
 		var domain []byte
-		validate.Members(requestContext, func(name, value []byte) {
+		if !validate.Members(requestContext, func(name, value []byte) {
 			switch string(name) {
 			case "http":
 				http = value[0] == '{'
@@ -71,7 +72,9 @@ func detect(event []byte) (Shape, string) {
 			case "domainName":
 				domain = value
 			}
-		})
+		}) {
+			return ShapeDirect, ""
+		}
 		switch {
 		case http:
 			if domain != nil && domain[0] == '"' && bytes.Contains(unquote(domain), []byte(".lambda-url.")) {
@@ -181,9 +184,10 @@ func stringValue(value []byte) string {
 }
 
 // unquote returns the text of the JSON string token value, decoding it only when it has
-// escapes (event sources write none in these members).
+// escapes or invalid UTF-8 (event sources write neither in these members), which encoding/json
+// would replace.
 func unquote(value []byte) []byte {
-	if bytes.IndexByte(value, '\\') < 0 {
+	if bytes.IndexByte(value, '\\') < 0 && utf8.Valid(value) {
 		return value[1 : len(value)-1]
 	}
 	var s string
