@@ -25,7 +25,7 @@ func NewCreatePool(connect func() (*Client, error)) op.Operation {
 		ProviderName: ProviderName,
 		Connect:      connect,
 		Validate:     validateRequest[Pool],
-		Call: func(ctx context.Context, c *Client, r *CreatePoolRequest, call op.Call) (op.Outcome, error) {
+		Call: func(ctx context.Context, c *Client, r *CreatePoolRequest, call op.Call) (op.Result, error) {
 			return c.CreatePool(ctx, r, call)
 		},
 	}
@@ -38,7 +38,7 @@ func NewCreateLbaasPool(connect func() (*Client, error)) op.Operation {
 		ProviderName: ProviderName,
 		Connect:      connect,
 		Validate:     validateRequest[LbaasPool],
-		Call: func(ctx context.Context, c *Client, r *CreateLbaasPoolRequest, call op.Call) (op.Outcome, error) {
+		Call: func(ctx context.Context, c *Client, r *CreateLbaasPoolRequest, call op.Call) (op.Result, error) {
 			return c.CreateLbaasPool(ctx, r, call)
 		},
 	}
@@ -51,7 +51,7 @@ func NewCreateMasterSlavePool(connect func() (*Client, error)) op.Operation {
 		ProviderName: ProviderName,
 		Connect:      connect,
 		Validate:     validateRequest[MasterSlavePool],
-		Call: func(ctx context.Context, c *Client, r *CreateMasterSlavePoolRequest, call op.Call) (op.Outcome, error) {
+		Call: func(ctx context.Context, c *Client, r *CreateMasterSlavePoolRequest, call op.Call) (op.Result, error) {
 			return c.CreateMasterSlavePool(ctx, r, call)
 		},
 	}

@@ -78,7 +78,7 @@ func newTestCreateListener(c *Client) op.Operation {
 				r.Listener.validate(v, "listener")
 			}
 		},
-		Call: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Outcome, error) {
+		Call: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Result, error) {
 			return send(ctx, c, testListeners, r.Region, r.ProjectID, r.Listener, call)
 		},
 	}

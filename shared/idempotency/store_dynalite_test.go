@@ -216,13 +216,13 @@ func (f *fakeCreate) operation() op.Operation {
 		ProviderName: "fake",
 		Connect:      func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     func(r *createReq, v *validate.Report) { v.RequiredString("name", &r.Name) },
-		Call: func(ctx context.Context, _ struct{}, r *createReq, call op.Call) (op.Outcome, error) {
+		Call: func(ctx context.Context, _ struct{}, r *createReq, call op.Call) (op.Result, error) {
 			n := f.calls.Add(1)
 			if f.hold != nil {
 				f.entered <- struct{}{}
 				<-f.hold
 			}
-			return op.Outcome{ID: "res-" + string(rune('0'+n)), RequestID: "req",
+			return op.Result{ID: "res-" + string(rune('0'+n)), RequestID: "req",
 				Response: json.RawMessage(`{"name":"` + r.Name + `"}`)}, nil
 		},
 	}

@@ -138,18 +138,18 @@ var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 // After a reconcile, Response is createBackend's success body rebuilt from the lookup
 // ({"requestId", "result": {"backendId"}}), so readers of result.backendId need no second
 // form, and Attempts counts the create attempts.
-func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op.Outcome, error) {
+func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op.Result, error) {
 	ctx, cancel, hc := c.within(ctx)
 	defer cancel()
 	body, err := json.Marshal(&r.CreateBackendBody)
 	if err != nil {
-		return op.Outcome{}, op.Wrap(op.KindValidation, err, "encoding the request")
+		return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request")
 	}
 	u := c.endpoint + "/v1/regions/" + url.PathEscape(r.RegionID) + "/backends/"
 	resp, err := hc.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: jsonHeader, Body: body},
 		c.signer(r.RegionID), retryable)
 	if err != nil {
-		return op.Outcome{}, err
+		return op.Result{}, err
 	}
 	if resp.StatusCode == http.StatusOK {
 		var ok struct {
@@ -161,16 +161,16 @@ func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op
 		if json.Unmarshal(resp.Body, &ok) != nil || ok.Result.BackendID == "" {
 			e := op.Errorf(op.KindProvider, "JD Cloud answered 200 without result.backendId")
 			e.HTTPStatus, e.RequestID, e.Attempts = resp.StatusCode, requestID(resp, ok.RequestID), resp.Attempts
-			return op.Outcome{}, e
+			return op.Result{}, e
 		}
-		return op.Outcome{Status: op.StatusCreated, ID: ok.Result.BackendID, RequestID: requestID(resp, ok.RequestID),
+		return op.Result{Status: op.StatusCreated, ID: ok.Result.BackendID, RequestID: requestID(resp, ok.RequestID),
 			Attempts: resp.Attempts, Response: json.RawMessage(resp.Body)}, nil
 	}
 	e := errorOf(resp)
 	if e.Kind == op.KindConflict && isNameConflict(e) {
 		return c.reconcile(ctx, hc, r, e)
 	}
-	return op.Outcome{}, e
+	return op.Result{}, e
 }
 
 // errorBody is JD Cloud's error answer.
@@ -277,7 +277,7 @@ type backend struct {
 // load balancer, protocol and port, and algorithm and target group where both say), this
 // request's earlier delivery made it: answer created. Otherwise the conflict stands. When
 // the lookup itself fails retryably, that failure is the answer, so a retry decides later.
-func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBackendRequest, conflict *op.Error) (op.Outcome, error) {
+func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBackendRequest, conflict *op.Error) (op.Result, error) {
 	q := url.Values{}
 	q.Set("filters.1.name", "backendNames")
 	q.Set("filters.1.values.1", r.BackendName)
@@ -293,20 +293,20 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 	if err != nil {
 		e := op.AsError(err)
 		if !e.Retryable {
-			return op.Outcome{}, conflict
+			return op.Result{}, conflict
 		}
 		e.Message = "backend name exists and looking it up failed: " + e.Message
 		e.Attempts += conflict.Attempts
-		return op.Outcome{}, e
+		return op.Result{}, e
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := errorOf(resp)
 		if !e.Retryable {
-			return op.Outcome{}, conflict
+			return op.Result{}, conflict
 		}
 		e.Message = "backend name exists and looking it up failed: " + e.Message
 		e.Attempts += conflict.Attempts
-		return op.Outcome{}, e
+		return op.Result{}, e
 	}
 	var list struct {
 		RequestID string `json:"requestId"`
@@ -315,7 +315,7 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 		} `json:"result"`
 	}
 	if json.Unmarshal(resp.Body, &list) != nil {
-		return op.Outcome{}, conflict
+		return op.Result{}, conflict
 	}
 	for _, b := range list.Result.Backends {
 		if !matches(b, r) {
@@ -323,10 +323,10 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 		}
 		id := requestID(resp, list.RequestID)
 		body, _ := json.Marshal(map[string]any{"requestId": id, "result": map[string]string{"backendId": b.BackendID}})
-		return op.Outcome{Status: op.StatusCreated, ID: b.BackendID, RequestID: id,
+		return op.Result{Status: op.StatusCreated, ID: b.BackendID, RequestID: id,
 			Attempts: conflict.Attempts, Response: body}, nil
 	}
-	return op.Outcome{}, conflict
+	return op.Result{}, conflict
 }
 
 func matches(b backend, r *CreateBackendRequest) bool {

@@ -16,7 +16,7 @@ var CreateBackend op.Operation = &op.Spec[CreateBackendRequest, *Client]{
 	Validate: func(r *CreateBackendRequest, v *validate.Report) {
 		ValidateBody(&r.CreateBackendBody, v)
 	},
-	Call: func(ctx context.Context, c *Client, r *CreateBackendRequest, _ op.Call) (op.Outcome, error) {
+	Call: func(ctx context.Context, c *Client, r *CreateBackendRequest, _ op.Call) (op.Result, error) {
 		return c.CreateBackend(ctx, r)
 	},
 }

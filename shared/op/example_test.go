@@ -32,14 +32,14 @@ type Widget struct {
 // (see shared/httpx); Connect builds it from the environment.
 type widgetClient struct{ made int }
 
-func (c *widgetClient) create(r *CreateWidgetRequest) (op.Outcome, error) {
+func (c *widgetClient) create(r *CreateWidgetRequest) (op.Result, error) {
 	c.made++
 	id := fmt.Sprintf("w-%d", c.made)
 	answer, err := json.Marshal(map[string]any{"widget": map[string]any{"id": id, "name": r.Widget.Name}})
 	if err != nil {
-		return op.Outcome{}, op.Wrap(op.KindProvider, err, "")
+		return op.Result{}, op.Wrap(op.KindProvider, err, "")
 	}
-	return op.Outcome{Status: op.StatusCreated, ID: id, RequestID: "req-1", Attempts: 1, Response: answer}, nil
+	return op.Result{Status: op.StatusCreated, ID: id, RequestID: "req-1", Attempts: 1, Response: answer}, nil
 }
 
 // CreateWidget is the operation: a function's main.go hands it to its trigger.
@@ -57,7 +57,7 @@ var CreateWidget = &op.Spec[CreateWidgetRequest, *widgetClient]{
 		}
 	},
 	// Call runs only for a valid request that is not a dry run.
-	Call: func(ctx context.Context, c *widgetClient, r *CreateWidgetRequest, call op.Call) (op.Outcome, error) {
+	Call: func(ctx context.Context, c *widgetClient, r *CreateWidgetRequest, call op.Call) (op.Result, error) {
 		return c.create(r)
 	},
 }

@@ -169,7 +169,7 @@ type testOp struct {
 	connects, calls atomic.Int32
 	lastCall        Call
 	callDeadline    time.Time // the deadline of the last call's context
-	outcome         Outcome
+	outcome         Result
 	err             error
 	connErr         error
 }
@@ -190,17 +190,17 @@ func newTestOp() *testOp {
 			v.RequiredString("name", r.Name)
 			v.Range("port", r.Port, 1, 65535)
 		},
-		Call: func(ctx context.Context, c *testClient, r *testReq, call Call) (Outcome, error) {
+		Call: func(ctx context.Context, c *testClient, r *testReq, call Call) (Result, error) {
 			o.calls.Add(1)
 			o.lastCall = call
 			o.callDeadline, _ = ctx.Deadline()
 			if c == nil || c.endpoint == "" {
-				return Outcome{}, errors.New("no client")
+				return Result{}, errors.New("no client")
 			}
 			return o.outcome, o.err
 		},
 	}
-	o.outcome = Outcome{Status: StatusCreated, ID: "id-1", RequestID: "req-1", Attempts: 1, Response: json.RawMessage(`{"id":"id-1"}`)}
+	o.outcome = Result{Status: StatusCreated, ID: "id-1", RequestID: "req-1", Attempts: 1, Response: json.RawMessage(`{"id":"id-1"}`)}
 	return o
 }
 
@@ -354,20 +354,22 @@ func TestRunConnectOnce(t *testing.T) {
 func TestRunOutcome(t *testing.T) {
 	tests := []struct {
 		name       string
-		out        Outcome
+		out        Result
 		err        error
 		wantJSON   string
 		retryAfter int
 	}{
-		{name: "created", out: Outcome{Status: StatusCreated, ID: "p-1", RequestID: "r-1", Attempts: 2, Response: json.RawMessage(`{"pool":{"id":"p-1"}}`)},
+		{name: "created", out: Result{Status: StatusCreated, ID: "p-1", RequestID: "r-1", Attempts: 2, Response: json.RawMessage(`{"pool":{"id":"p-1"}}`)},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"created","id":"p-1","requestId":"r-1","attempts":2,"idempotencyKey":"k","response":{"pool":{"id":"p-1"}}}`},
-		{name: "status defaults to created", out: Outcome{ID: "p-1"},
+		{name: "what Run knows is Run's", out: Result{OK: false, Function: "other", Provider: "other", IdempotencyKey: "other", ID: "p-1", Error: Errorf(KindConflict, "stale")},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"created","id":"p-1","idempotencyKey":"k"}`},
-		{name: "in progress", out: Outcome{Status: StatusInProgress, ClientToken: "tok", RetryAfter: 1500 * time.Millisecond, Request: json.RawMessage(`{"name":"x"}`), Attempts: 1},
+		{name: "status defaults to created", out: Result{ID: "p-1"},
+			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"created","id":"p-1","idempotencyKey":"k"}`},
+		{name: "in progress", out: Result{Status: StatusInProgress, ClientToken: "tok", RetryAfterSeconds: Seconds(1500 * time.Millisecond), Request: json.RawMessage(`{"name":"x"}`), Attempts: 1},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"in_progress","attempts":1,"idempotencyKey":"k","clientToken":"tok","retryAfterSeconds":2,"request":{"name":"x"}}`},
-		{name: "whole seconds stay", out: Outcome{Status: StatusInProgress, RetryAfter: 3 * time.Second},
+		{name: "whole seconds stay", out: Result{Status: StatusInProgress, RetryAfterSeconds: Seconds(3 * time.Second)},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"in_progress","idempotencyKey":"k","retryAfterSeconds":3}`},
-		{name: "a nanosecond is a second", out: Outcome{Status: StatusInProgress, RetryAfter: 1},
+		{name: "a nanosecond is a second", out: Result{Status: StatusInProgress, RetryAfterSeconds: Seconds(1)},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"in_progress","idempotencyKey":"k","retryAfterSeconds":1}`},
 		{name: "op error", err: &Error{Kind: KindConflict, Message: "exists", ProviderCode: "ELB.1", HTTPStatus: 409, RequestID: "r", Attempts: 1},
 			wantJSON: `{"ok":false,"function":"test-create-thing","provider":"testcloud","attempts":1,"idempotencyKey":"k","error":{"kind":"conflict","message":"exists","retryable":false,"violations":[],"providerCode":"ELB.1","providerMessage":"","httpStatus":409,"requestId":"r"}}`},

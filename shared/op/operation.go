@@ -27,8 +27,11 @@ type Operation interface {
 	// listing every violation (up to validate.MaxViolations, then how many more), or, when ctx
 	// ends first, of kind timeout.
 	Decode(ctx context.Context, raw []byte) (Request, error)
-	// Execute sends a request Decode returned.
-	Execute(ctx context.Context, req Request, call Call) (Outcome, error)
+	// Execute sends a request Decode returned. A successful Execute fills the provider's part
+	// of the Result (Status, which defaults to StatusCreated, ID, RequestID, Attempts,
+	// Response and, for StatusInProgress, ClientToken, RetryAfterSeconds and Request); Run
+	// fills the rest.
+	Execute(ctx context.Context, req Request, call Call) (Result, error)
 	// RequestType is the struct type Decode fills, for tools that build or describe requests
 	// from their fields (chatops reads the field types and JSON names from it).
 	RequestType() reflect.Type
@@ -81,19 +84,6 @@ type Call struct {
 	// queue, which then costs nothing extra; a source that does not count deliveries (an
 	// HTTP client's retry, a Step Functions retry) cannot tell a repeat from a first try.
 	Repeat bool
-}
-
-// Outcome is what a successful Execute reports.
-type Outcome struct {
-	Status    Status // StatusCreated or StatusInProgress
-	ID        string
-	RequestID string
-	Attempts  int
-	Response  json.RawMessage
-	// For StatusInProgress.
-	ClientToken string
-	RetryAfter  time.Duration
-	Request     json.RawMessage
 }
 
 // Run decodes, validates and executes one raw request, and never panics on bad input. It
@@ -253,20 +243,12 @@ func (r Runner) execute(ctx context.Context, o Operation, req Request, call Call
 		res.Attempts = res.Error.Attempts
 		return
 	}
-	res.OK = true
-	res.Status = out.Status
-	if res.Status == "" {
-		res.Status = StatusCreated
+	// The operation answers for the provider's part only; what Run knows stays Run's.
+	out.OK, out.Function, out.Provider, out.IdempotencyKey, out.ReplyTo, out.Error = true, res.Function, res.Provider, res.IdempotencyKey, res.ReplyTo, nil
+	if out.Status == "" {
+		out.Status = StatusCreated
 	}
-	res.ID = out.ID
-	res.RequestID = out.RequestID
-	res.Attempts = out.Attempts
-	res.Response = out.Response
-	res.ClientToken = out.ClientToken
-	res.Request = out.Request
-	if out.RetryAfter > 0 {
-		res.RetryAfterSeconds = int((out.RetryAfter + time.Second - 1) / time.Second)
-	}
+	*res = out
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -316,7 +298,7 @@ type Spec[R any, C any] struct {
 	// checked), recording each broken one into v with the field's JSON path.
 	Validate func(r *R, v *validate.Report)
 	// Call sends r with the client.
-	Call func(ctx context.Context, c C, r *R, call Call) (Outcome, error)
+	Call func(ctx context.Context, c C, r *R, call Call) (Result, error)
 
 	once    sync.Once
 	client  C
@@ -367,7 +349,7 @@ func kindOfEnd(err error) Kind {
 }
 
 // Execute implements Operation.
-func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outcome, error) {
+func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Result, error) {
 	s.once.Do(func() {
 		s.client, s.connErr = s.Connect()
 		var e *Error
@@ -378,7 +360,7 @@ func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outco
 		}
 	})
 	if s.connErr != nil {
-		return Outcome{}, s.connErr
+		return Result{}, s.connErr
 	}
 	return s.Call(ctx, s.client, any(req).(*R), call) // Decode made it
 }

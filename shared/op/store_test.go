@@ -49,12 +49,12 @@ func TestRunnerKeyReused(t *testing.T) {
 func TestRunnerForgetsUnfinished(t *testing.T) {
 	tests := []struct {
 		name    string
-		outcome Outcome
+		outcome Result
 		err     error
 	}{
-		{"retryable failure", Outcome{}, Errorf(KindUnavailable, "503")},
-		{"permanent failure", Outcome{}, Errorf(KindConflict, "exists")},
-		{"in progress", Outcome{Status: StatusInProgress, ClientToken: "tok"}, nil},
+		{"retryable failure", Result{}, Errorf(KindUnavailable, "503")},
+		{"permanent failure", Result{}, Errorf(KindConflict, "exists")},
+		{"in progress", Result{Status: StatusInProgress, ClientToken: "tok"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

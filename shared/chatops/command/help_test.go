@@ -205,8 +205,8 @@ func thingOp[R any](name string, rules func(r *R, v *validate.Report)) op.Operat
 		ProviderName: "testcloud",
 		Connect:      func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     rules,
-		Call: func(context.Context, struct{}, *R, op.Call) (op.Outcome, error) {
-			return op.Outcome{}, errors.New("not called")
+		Call: func(context.Context, struct{}, *R, op.Call) (op.Result, error) {
+			return op.Result{}, errors.New("not called")
 		},
 	}
 }

@@ -75,8 +75,8 @@ func exoticOp() op.Operation {
 		FunctionName: "test-exotic", ProviderName: "testcloud",
 		Connect:  func() (struct{}, error) { return struct{}{}, nil },
 		Validate: func(*exotic, *validate.Report) {},
-		Call: func(context.Context, struct{}, *exotic, op.Call) (op.Outcome, error) {
-			return op.Outcome{}, errors.New("not called")
+		Call: func(context.Context, struct{}, *exotic, op.Call) (op.Result, error) {
+			return op.Result{}, errors.New("not called")
 		},
 	}
 }
