@@ -39,10 +39,6 @@ type Result struct {
 	Request           json.RawMessage `json:"request,omitempty"`
 
 	Error *Error `json:"error,omitempty"`
-
-	// ReplyTo is the request's replyTo, for the trigger to post the result to; it is not
-	// part of the result.
-	ReplyTo string `json:"-"`
 }
 
 // Seconds is d in whole seconds for RetryAfterSeconds, rounded up so that a retry is never
