@@ -100,9 +100,7 @@ func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call 
 		}
 		return o, nil
 	}
-	e := op.AsError(err)
-	e.Attempts = p.attempts
-	return op.Result{}, e
+	return op.Result{}, op.AsError(err).WithAttempts(p.attempts)
 }
 
 // Original implements op.Resumable: a clientToken derived from the idempotency key is the

@@ -103,9 +103,7 @@ func (c *Client) create(ctx context.Context, x *creation, repeat bool) (op.Resul
 		attempts += n
 		if err != nil {
 			// Nothing was sent by this delivery: the lookup's failure is the answer as it is.
-			e := op.AsError(err)
-			e.Attempts = attempts
-			return op.Result{}, e
+			return op.Result{}, op.AsError(err).WithAttempts(attempts)
 		}
 		if found {
 			out.Attempts = attempts
@@ -118,9 +116,7 @@ func (c *Client) create(ctx context.Context, x *creation, repeat bool) (op.Resul
 		if httpx.Ambiguous(err) {
 			return c.reconcile(ctx, x, err, attempts)
 		}
-		e := op.AsError(err)
-		e.Attempts = attempts
-		return op.Result{}, e
+		return op.Result{}, op.AsError(err).WithAttempts(attempts)
 	}
 	resp.Attempts += attempts
 	return x.created(resp)
@@ -140,7 +136,7 @@ func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attemp
 	// lookup's refusal) and its provider details.
 	maybe := func(err error, why string) error {
 		pe := op.AsError(err)
-		return &op.Error{Kind: pe.Kind, HTTPStatus: pe.HTTPStatus, ProviderCode: pe.ProviderCode, ProviderMessage: pe.ProviderMessage,
+		return &op.Error{Kind: pe.Kind, Retryable: false, HTTPStatus: pe.HTTPStatus, ProviderCode: pe.ProviderCode, ProviderMessage: pe.ProviderMessage,
 			RequestID: pe.RequestID, Attempts: attempts, Err: err,
 			Message: "the create was sent but no answer came, so a " + x.noun + " may have been created: " + why +
 				"; check the " + x.noun + "s before sending it again (these creates have no idempotency token)"}
@@ -189,9 +185,7 @@ func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attemp
 		return op.Result{}, maybe(unknown, "the deadline came before it could be settled")
 	}
 	// The last round found none, so only this round's create counts: its failure stands.
-	e := op.AsError(err)
-	e.Attempts = attempts
-	return op.Result{}, e
+	return op.Result{}, op.AsError(err).WithAttempts(attempts)
 }
 
 // lookupError is a lookup that failed for good during reconcile.

@@ -295,18 +295,14 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 		if !e.Retryable {
 			return op.Result{}, conflict
 		}
-		e.Message = "backend name exists and looking it up failed: " + e.Message
-		e.Attempts += conflict.Attempts
-		return op.Result{}, e
+		return op.Result{}, e.WithMessage("backend name exists and looking it up failed: " + e.Message).WithAttempts(e.Attempts + conflict.Attempts)
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := errorOf(resp)
 		if !e.Retryable {
 			return op.Result{}, conflict
 		}
-		e.Message = "backend name exists and looking it up failed: " + e.Message
-		e.Attempts += conflict.Attempts
-		return op.Result{}, e
+		return op.Result{}, e.WithMessage("backend name exists and looking it up failed: " + e.Message).WithAttempts(e.Attempts + conflict.Attempts)
 	}
 	var list struct {
 		RequestID string `json:"requestId"`

@@ -503,3 +503,37 @@ func TestSpecRequestType(t *testing.T) {
 		t.Errorf("RequestType() = %v, want %v", got, want)
 	}
 }
+
+// TestErrorWithCopies checks that the With methods change a copy only: the error they are
+// called on (perhaps held by a result or a log line already) stays as it was made.
+func TestErrorWithCopies(t *testing.T) {
+	cause := &Error{Kind: KindAuth, Message: "sig s3cret", ProviderMessage: "echo s3cret"}
+	hide := func(s string) string { return strings.ReplaceAll(s, "s3cret", "***") }
+	tests := []struct {
+		name  string
+		with  func(*Error) *Error
+		check func(*Error) bool
+	}{
+		{"attempts", func(e *Error) *Error { return e.WithAttempts(7) }, func(c *Error) bool { return c.Attempts == 7 }},
+		{"message", func(e *Error) *Error { return e.WithMessage("other") }, func(c *Error) bool { return c.Message == "other" }},
+		{"text", func(e *Error) *Error { return e.WithText(hide) }, func(c *Error) bool {
+			inner := c.Err.(*Error)
+			return c.Message == "denied ***" && c.ProviderMessage == "*** refused" &&
+				inner.Message == "sig ***" && inner.ProviderMessage == "echo ***"
+		}},
+	}
+	for _, tt := range tests {
+		e := &Error{Kind: KindAuth, Message: "denied s3cret", ProviderMessage: "s3cret refused", Attempts: 2, Err: cause}
+		before, causeBefore := *e, *cause
+		c := tt.with(e)
+		if c == e || !tt.check(c) {
+			t.Errorf("%s: got %+v, want a changed copy", tt.name, c)
+		}
+		if !reflect.DeepEqual(*e, before) || !reflect.DeepEqual(*cause, causeBefore) {
+			t.Errorf("%s: the original changed: %+v, cause %+v", tt.name, e, cause)
+		}
+		if c.Kind != e.Kind || c.Retryable != e.Retryable {
+			t.Errorf("%s: kind or retryable changed in the copy: %+v", tt.name, c)
+		}
+	}
+}
