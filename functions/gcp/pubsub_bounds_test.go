@@ -29,9 +29,9 @@ func boundsOp(deadline *time.Time) op.Operation {
 	return &op.Spec[boundsRequest, struct{}]{
 		FunctionName: "fake-create-thing",
 		ProviderName: "fakecloud",
-		Connect:      func() (struct{}, error) { return struct{}{}, nil },
+		Client:       func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     func(*boundsRequest, *validate.Report) {},
-		Call: func(ctx context.Context, _ struct{}, r *boundsRequest, call op.Call) (op.Result, error) {
+		Send: func(ctx context.Context, _ struct{}, r *boundsRequest, call op.Call) (op.Result, error) {
 			*deadline, _ = ctx.Deadline()
 			if r.Outcome == "in_progress" {
 				return op.Result{Status: op.StatusInProgress, ClientToken: "t", RetryAfterSeconds: 1,

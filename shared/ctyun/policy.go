@@ -17,18 +17,18 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// CreatePolicy is the ctyun-create-policy operation, configured from the environment.
-var CreatePolicy = NewOperation(FromEnv)
+// CreatePolicy is the ctyun-create-policy operation, its client from the environment (FromEnv).
+var CreatePolicy = NewCreatePolicy(FromEnv)
 
-// NewOperation returns the ctyun-create-policy operation with its client built by connect, so
+// NewCreatePolicy returns the ctyun-create-policy operation with its client from newClient, so
 // tests and local runs can point it elsewhere than the environment says.
-func NewOperation(connect func() (*Client, error)) op.Operation {
+func NewCreatePolicy(newClient func() (*Client, error)) op.Operation {
 	return &op.Spec[CreatePolicyRequest, *Client]{
 		FunctionName: "ctyun-create-policy",
 		ProviderName: "ctyun",
-		Connect:      connect,
+		Client:       newClient,
 		Validate:     func(r *CreatePolicyRequest, v *validate.Report) { r.PolicyBody.Validate(v) },
-		Call: func(ctx context.Context, c *Client, r *CreatePolicyRequest, call op.Call) (op.Result, error) {
+		Send: func(ctx context.Context, c *Client, r *CreatePolicyRequest, call op.Call) (op.Result, error) {
 			return c.CreatePolicy(ctx, r, call)
 		},
 	}

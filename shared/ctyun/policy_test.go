@@ -43,7 +43,7 @@ func operation(endpoint string, tweak ...func(*ctyun.Config)) op.Operation {
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	return ctyun.NewOperation(func() (*ctyun.Client, error) { return ctyun.NewClient(cfg) })
+	return ctyun.NewCreatePolicy(func() (*ctyun.Client, error) { return ctyun.NewClient(cfg) })
 }
 
 // wire is the body of one request the emulator received.

@@ -71,14 +71,14 @@ func newTestCreateListener(c *Client) op.Operation {
 	return &op.Spec[testListenerRequest, *Client]{
 		FunctionName: "huawei-create-listener",
 		ProviderName: ProviderName,
-		Connect:      func() (*Client, error) { return c, nil },
+		Client:       func() (*Client, error) { return c, nil },
 		Validate: func(r *testListenerRequest, v *validate.Report) {
 			validateRouting(r.Region, r.ProjectID, v)
 			if v.Required("listener", r.Listener != nil) {
 				r.Listener.validate(v, "listener")
 			}
 		},
-		Call: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Result, error) {
+		Send: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Result, error) {
 			return send(ctx, c, testListeners, r.Region, r.ProjectID, r.Listener, call)
 		},
 	}

@@ -214,9 +214,9 @@ func (f *fakeCreate) operation() op.Operation {
 	return &op.Spec[createReq, struct{}]{
 		FunctionName: "fake-create",
 		ProviderName: "fake",
-		Connect:      func() (struct{}, error) { return struct{}{}, nil },
+		Client:       func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     func(r *createReq, v *validate.Report) { v.RequiredString("name", &r.Name) },
-		Call: func(ctx context.Context, _ struct{}, r *createReq, call op.Call) (op.Result, error) {
+		Send: func(ctx context.Context, _ struct{}, r *createReq, call op.Call) (op.Result, error) {
 			n := f.calls.Add(1)
 			if f.hold != nil {
 				f.entered <- struct{}{}

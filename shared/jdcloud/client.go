@@ -22,7 +22,7 @@ const DefaultEndpoint = "https://lb.jdcloud-api.com"
 // service is the signing service name of the load-balancer API.
 const service = "lb"
 
-// Config is what a Client needs. Connect fills it from the environment; tests build it.
+// Config is what a Client needs. FromEnv fills it from the environment; tests build it.
 type Config struct {
 	AccessKey string
 	SecretKey redact.Secret
@@ -80,9 +80,9 @@ type env struct {
 	Endpoint  string        `envconfig:"JDCLOUD_LB_ENDPOINT" default:"https://lb.jdcloud-api.com"`
 }
 
-// Connect builds a client from JDCLOUD_ACCESS_KEY, JDCLOUD_SECRET_KEY, JDCLOUD_LB_ENDPOINT and
+// FromEnv builds a client from JDCLOUD_ACCESS_KEY, JDCLOUD_SECRET_KEY, JDCLOUD_LB_ENDPOINT and
 // the LBFN_ transport settings.
-func Connect() (*Client, error) {
+func FromEnv() (*Client, error) {
 	var e env
 	if err := config.Load(&e); err != nil {
 		return nil, err

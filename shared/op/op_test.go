@@ -179,7 +179,7 @@ func newTestOp() *testOp {
 	o.Spec = &Spec[testReq, *testClient]{
 		FunctionName: "test-create-thing",
 		ProviderName: "testcloud",
-		Connect: func() (*testClient, error) {
+		Client: func() (*testClient, error) {
 			o.connects.Add(1)
 			if o.connErr != nil {
 				return nil, o.connErr
@@ -190,7 +190,7 @@ func newTestOp() *testOp {
 			v.RequiredString("name", r.Name)
 			v.Range("port", r.Port, 1, 65535)
 		},
-		Call: func(ctx context.Context, c *testClient, r *testReq, call Call) (Result, error) {
+		Send: func(ctx context.Context, c *testClient, r *testReq, call Call) (Result, error) {
 			o.calls.Add(1)
 			o.lastCall = call
 			o.callDeadline, _ = ctx.Deadline()
@@ -327,11 +327,11 @@ func TestRunConfigError(t *testing.T) {
 		for i := range 3 {
 			res := Run(context.Background(), o, []byte(`{"name":"x"}`), Meta{})
 			if res.OK || res.Error == nil || res.Error.Kind != KindConfig || res.Error.Retryable {
-				t.Fatalf("call %d with Connect error %v = %+v, want a config failure", i, connErr, res.Error)
+				t.Fatalf("call %d with Client error %v = %+v, want a config failure", i, connErr, res.Error)
 			}
 		}
 		if n := o.connects.Load(); n != 1 {
-			t.Errorf("Connect ran %d times, want once", n)
+			t.Errorf("Client ran %d times, want once", n)
 		}
 		if n := o.calls.Load(); n != 0 {
 			t.Errorf("Call ran %d times after a config error", n)
@@ -339,7 +339,7 @@ func TestRunConfigError(t *testing.T) {
 	}
 }
 
-func TestRunConnectOnce(t *testing.T) {
+func TestRunBuildsClientOnce(t *testing.T) {
 	o := newTestOp()
 	for range 3 {
 		if res := Run(context.Background(), o, []byte(`{"name":"x"}`), Meta{}); !res.OK {

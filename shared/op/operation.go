@@ -304,14 +304,15 @@ func hashRequest(req Request) string {
 type Spec[R any, C any] struct {
 	FunctionName string
 	ProviderName string
-	// Connect builds the provider client from the environment. It runs once per process, on
-	// the first Execute; its error (an *Error of kind config) is every call's answer after.
-	Connect func() (C, error)
+	// Client builds the provider client, from the environment in a function (the provider's
+	// FromEnv). It runs once per process, on the first Execute; its error (an *Error of kind
+	// config) is every call's answer after.
+	Client func() (C, error)
 	// Validate checks every documented rule of r (types and unknown fields are already
 	// checked), recording each broken one into v with the field's JSON path.
 	Validate func(r *R, v *validate.Report)
-	// Call sends r with the client.
-	Call func(ctx context.Context, c C, r *R, call Call) (Result, error)
+	// Send sends r with the client.
+	Send func(ctx context.Context, c C, r *R, call Call) (Result, error)
 
 	once    sync.Once
 	client  C
@@ -364,10 +365,10 @@ func kindOfEnd(err error) Kind {
 // Execute implements Operation.
 func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Result, error) {
 	s.once.Do(func() {
-		s.client, s.connErr = s.Connect()
+		s.client, s.connErr = s.Client()
 		var e *Error
 		if s.connErr != nil && !errors.As(s.connErr, &e) {
-			// A plain error from Connect is still a settings problem, not an outage: it must
+			// A plain error from Client is still a settings problem, not an outage: it must
 			// not be retried as unavailable forever.
 			s.connErr = Wrap(KindConfig, s.connErr, "")
 		}
@@ -375,7 +376,7 @@ func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Resul
 	if s.connErr != nil {
 		return Result{}, s.connErr
 	}
-	return s.Call(ctx, s.client, any(req).(*R), call) // Decode made it
+	return s.Send(ctx, s.client, any(req).(*R), call) // Decode made it
 }
 
 // MaxIdempotencyKey is the most characters a request's idempotencyKey may have.

@@ -52,11 +52,11 @@ func newFakeOp() (op.Operation, *fakeClient) {
 	return &op.Spec[fakeRequest, *fakeClient]{
 		FunctionName: "fake-create-thing",
 		ProviderName: "fakecloud",
-		Connect:      func() (*fakeClient, error) { return c, nil },
+		Client:       func() (*fakeClient, error) { return c, nil },
 		Validate: func(r *fakeRequest, v *validate.Report) {
 			v.RequiredString("name", &r.Name)
 		},
-		Call: func(ctx context.Context, c *fakeClient, r *fakeRequest, call op.Call) (op.Result, error) {
+		Send: func(ctx context.Context, c *fakeClient, r *fakeRequest, call op.Call) (op.Result, error) {
 			c.calls.Add(1)
 			c.mu.Lock()
 			c.keys = append(c.keys, call.IdempotencyKey)

@@ -203,9 +203,9 @@ func thingOp[R any](name string, rules func(r *R, v *validate.Report)) op.Operat
 	return &op.Spec[R, struct{}]{
 		FunctionName: name,
 		ProviderName: "testcloud",
-		Connect:      func() (struct{}, error) { return struct{}{}, nil },
+		Client:       func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     rules,
-		Call: func(context.Context, struct{}, *R, op.Call) (op.Result, error) {
+		Send: func(context.Context, struct{}, *R, op.Call) (op.Result, error) {
 			return op.Result{}, errors.New("not called")
 		},
 	}

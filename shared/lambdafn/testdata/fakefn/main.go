@@ -28,14 +28,14 @@ func main() {
 	lambdafn.Start(&op.Spec[request, client]{
 		FunctionName: "fake-create-thing",
 		ProviderName: "fakecloud",
-		Connect: func() (client, error) {
+		Client: func() (client, error) {
 			if os.Getenv("FAKE_KEY") == "" {
 				return client{}, op.Errorf(op.KindConfig, "FAKE_KEY is not set")
 			}
 			return client{}, nil
 		},
 		Validate: func(r *request, v *validate.Report) { v.RequiredString("name", &r.Name) },
-		Call: func(ctx context.Context, _ client, r *request, call op.Call) (op.Result, error) {
+		Send: func(ctx context.Context, _ client, r *request, call op.Call) (op.Result, error) {
 			switch r.Outcome {
 			case "":
 				return op.Result{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
