@@ -95,21 +95,6 @@ func FromEnv() (*Client, error) {
 		HTTP: t.Client(true)})
 }
 
-// within bounds the whole call, attempts included, by the caller's deadline less the
-// transport's margin, so the function still has the margin to answer in. httpx keeps only
-// its backoff sleeps out of the margin; the returned client has the margin already spent.
-func (c *Client) within(ctx context.Context) (context.Context, context.CancelFunc, *httpx.Client) {
-	deadline, ok := ctx.Deadline()
-	margin := c.http.Policy.Margin
-	if !ok || margin <= 0 {
-		return ctx, func() {}, c.http
-	}
-	hc := *c.http
-	hc.Policy.Margin = 0
-	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
-	return ctx, cancel, &hc
-}
-
 // String names the client without its secret key, should one be printed.
 func (c *Client) String() string {
 	return "jdcloud.Client{endpoint: " + c.endpoint + ", accessKey: " + c.creds.AccessKey + "}"
@@ -139,14 +124,14 @@ var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 // ({"requestId", "result": {"backendId"}}), so readers of result.backendId need no second
 // form, and Attempts counts the create attempts.
 func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op.Result, error) {
-	ctx, cancel, hc := c.within(ctx)
-	defer cancel()
+	// The transport keeps its margin (Policy.Margin) before ctx's deadline on each call, the
+	// create and the lookup after a name conflict alike: this client adds none of its own.
 	body, err := json.Marshal(&r.CreateBackendBody)
 	if err != nil {
 		return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request")
 	}
 	u := c.endpoint + "/v1/regions/" + url.PathEscape(r.RegionID) + "/backends/"
-	resp, err := hc.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: jsonHeader, Body: body},
+	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: jsonHeader, Body: body},
 		c.signer(r.RegionID), retryable)
 	if err != nil {
 		return op.Result{}, err
@@ -168,7 +153,7 @@ func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op
 	}
 	e := errorOf(resp)
 	if e.Kind == op.KindConflict && isNameConflict(e) {
-		return c.reconcile(ctx, hc, r, e)
+		return c.reconcile(ctx, r, e)
 	}
 	return op.Result{}, e
 }
@@ -277,7 +262,7 @@ type backend struct {
 // load balancer, protocol and port, and algorithm and target group where both say), this
 // request's earlier delivery made it: answer created. Otherwise the conflict stands. When
 // the lookup itself fails retryably, that failure is the answer, so a retry decides later.
-func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBackendRequest, conflict *op.Error) (op.Result, error) {
+func (c *Client) reconcile(ctx context.Context, r *CreateBackendRequest, conflict *op.Error) (op.Result, error) {
 	q := url.Values{}
 	q.Set("filters.1.name", "backendNames")
 	q.Set("filters.1.values.1", r.BackendName)
@@ -288,7 +273,7 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 	}
 	u := c.endpoint + "/v1/regions/" + url.PathEscape(r.RegionID) + "/backends/?" +
 		jdsign.CanonicalQuery(q.Encode())
-	resp, err := hc.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: jsonHeader},
+	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: jsonHeader},
 		c.signer(r.RegionID), nil)
 	if err != nil {
 		e := op.AsError(err)
