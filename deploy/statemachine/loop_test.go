@@ -368,7 +368,7 @@ func invoke(t *testing.T, payload any, st stateDef, store op.Store, r *run) (any
 	raw, _ := json.Marshal(payload)
 	attempts := map[int]int{}
 	for {
-		res := op.Runner{Store: store}.Run(context.Background(), ctyun.CreatePolicy, raw, op.Meta{Trigger: "direct"})
+		res, _ := op.Runner{Store: store}.Run(context.Background(), ctyun.CreatePolicy, raw, op.Meta{Trigger: "direct"})
 		body, _ := json.Marshal(res)
 		if res.OK {
 			var v any

@@ -69,8 +69,8 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 	}
 	id := firstNonEmpty(msg.Message.MessageID, msg.Message.MessageID2, e.ID())
 	meta := op.Meta{Trigger: "pubsub", MessageID: id}
-	res := s.runner.Run(ctx, s.run, msg.Message.Data, meta)
-	f.reply(ctx, s, res)
+	res, route := s.runner.Run(ctx, s.run, msg.Message.Data, meta)
+	f.reply(ctx, s, res, route)
 	switch {
 	case res.OK && res.Status == op.StatusInProgress:
 		f.log.InfoContext(ctx, "creation in progress: asking Pub/Sub to deliver the message again",
@@ -91,11 +91,11 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 // reply posts a final result (done, or failed for good) to the replyTo its request named, as
 // the Lambda triggers do; nothing is posted while a redelivery will still run it. The reply is
 // a courtesy to whoever asked: a failed post is logged, and the outcome stands.
-func (f *Function) reply(ctx context.Context, s *setup, res *op.Result) {
-	if res.ReplyTo == "" || !reply.Final(res) {
+func (f *Function) reply(ctx context.Context, s *setup, res *op.Result, route op.Route) {
+	if route.ReplyTo == "" || !reply.Final(res) {
 		return
 	}
-	if err := s.replier.Post(ctx, res.ReplyTo, res); err != nil {
+	if err := s.replier.Post(ctx, route.ReplyTo, res); err != nil {
 		f.log.WarnContext(ctx, "could not post the result to replyTo",
 			"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())
 	}

@@ -29,15 +29,15 @@ func boundsOp(deadline *time.Time) op.Operation {
 	return &op.Spec[boundsRequest, struct{}]{
 		FunctionName: "fake-create-thing",
 		ProviderName: "fakecloud",
-		Connect:      func() (struct{}, error) { return struct{}{}, nil },
+		Client:       func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     func(*boundsRequest, *validate.Report) {},
-		Call: func(ctx context.Context, _ struct{}, r *boundsRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, _ struct{}, r *boundsRequest, call op.Call) (op.Result, error) {
 			*deadline, _ = ctx.Deadline()
 			if r.Outcome == "in_progress" {
-				return op.Outcome{Status: op.StatusInProgress, ClientToken: "t", RetryAfter: time.Second,
+				return op.Result{Status: op.StatusInProgress, ClientToken: "t", RetryAfterSeconds: 1,
 					Request: json.RawMessage(`{"outcome":"in_progress","replyTo":"https://hooks.slack.com/commands/T0/B0/s3cr3t"}`)}, nil
 			}
-			return op.Outcome{}, op.Errorf(op.Kind(r.Outcome), "fake 100%% %s", r.Outcome)
+			return op.Result{}, op.Errorf(op.Kind(r.Outcome), "fake 100%% %s", r.Outcome)
 		},
 	}
 }

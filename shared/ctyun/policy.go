@@ -17,18 +17,18 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// CreatePolicy is the ctyun-create-policy operation, configured from the environment.
-var CreatePolicy = NewOperation(FromEnv)
+// CreatePolicy is the ctyun-create-policy operation, its client from the environment (FromEnv).
+var CreatePolicy = NewCreatePolicy(FromEnv)
 
-// NewOperation returns the ctyun-create-policy operation with its client built by connect, so
+// NewCreatePolicy returns the ctyun-create-policy operation with its client from newClient, so
 // tests and local runs can point it elsewhere than the environment says.
-func NewOperation(connect func() (*Client, error)) op.Operation {
+func NewCreatePolicy(newClient func() (*Client, error)) op.Operation {
 	return &op.Spec[CreatePolicyRequest, *Client]{
 		FunctionName: "ctyun-create-policy",
 		ProviderName: "ctyun",
-		Connect:      connect,
+		Client:       newClient,
 		Validate:     func(r *CreatePolicyRequest, v *validate.Report) { r.PolicyBody.Validate(v) },
-		Call: func(ctx context.Context, c *Client, r *CreatePolicyRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, c *Client, r *CreatePolicyRequest, call op.Call) (op.Result, error) {
 			return c.CreatePolicy(ctx, r, call)
 		},
 	}
@@ -49,12 +49,12 @@ func DeriveClientToken(idempotencyKey string) string {
 // CTyun says the policy is done, a step fails, or the deadline nears. In the last case the
 // outcome is StatusInProgress with the clientToken and the request to send again: the
 // creation goes on at CTyun and a later call with that request continues it.
-func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call op.Call) (op.Outcome, error) {
+func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call op.Call) (op.Result, error) {
 	token := r.ClientToken
 	if token == "" {
 		if call.IdempotencyKey == "" {
 			// op.Run always resolves a key; a random token here could duplicate the policy.
-			return op.Outcome{}, op.Errorf(op.KindConfig, "ctyun: neither a clientToken nor an idempotency key")
+			return op.Result{}, op.Errorf(op.KindConfig, "ctyun: neither a clientToken nor an idempotency key")
 		}
 		token = DeriveClientToken(call.IdempotencyKey)
 	}
@@ -62,7 +62,7 @@ func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call 
 	wire.ClientToken = token
 	body, err := json.Marshal(&wire)
 	if err != nil {
-		return op.Outcome{}, op.Wrap(op.KindValidation, err, "encoding the request")
+		return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request")
 	}
 	p := &poller{c: c, req: httpx.Request{
 		Method: http.MethodPost,
@@ -90,9 +90,9 @@ func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call 
 		}
 		request, err := json.Marshal(&again)
 		if err != nil {
-			return op.Outcome{}, op.Wrap(op.KindValidation, err, "encoding the request")
+			return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request")
 		}
-		o := op.Outcome{Status: op.StatusInProgress, ClientToken: token, RetryAfter: notDone.RetryAfter,
+		o := op.Result{Status: op.StatusInProgress, ClientToken: token, RetryAfterSeconds: op.Seconds(notDone.RetryAfter),
 			Attempts: p.attempts, Request: request}
 		if p.last != nil {
 			o.RequestID = responseRequestID(p.last.Header)
@@ -100,9 +100,7 @@ func (c *Client) CreatePolicy(ctx context.Context, r *CreatePolicyRequest, call 
 		}
 		return o, nil
 	}
-	e := op.AsError(err)
-	e.Attempts = p.attempts
-	return op.Outcome{}, e
+	return op.Result{}, op.AsError(err).WithAttempts(p.attempts)
 }
 
 // Original implements op.Resumable: a clientToken derived from the idempotency key is the
@@ -128,24 +126,24 @@ type poller struct {
 
 // step sends the request once (the transport may retry a 429, a 5xx or a lost connection) and
 // reads CTyun's verdict.
-func (p *poller) step(ctx context.Context, _ int) (step.Verdict[op.Outcome], error) {
+func (p *poller) step(ctx context.Context, _ int) (step.Verdict[op.Result], error) {
 	resp, err := p.c.http.Do(ctx, p.req, p.c.signer.Sign, nil)
 	if err != nil {
 		e := op.AsError(err)
 		p.attempts += e.Attempts
-		return step.Verdict[op.Outcome]{}, e
+		return step.Verdict[op.Result]{}, e
 	}
 	p.attempts += resp.Attempts
 	p.last = resp
 	env, err := readAnswer(resp)
 	if err != nil {
-		return step.Verdict[op.Outcome]{}, err
+		return step.Verdict[op.Result]{}, err
 	}
 	switch status := env.ReturnObj.Status; {
 	case status == ProgressInProgress:
-		return step.NotYet[op.Outcome](0), nil
+		return step.NotYet[op.Result](0), nil
 	case status == ProgressDone && env.ReturnObj.PolicyID != nil && *env.ReturnObj.PolicyID != "":
-		return step.Done(op.Outcome{
+		return step.Done(op.Result{
 			Status:    op.StatusCreated,
 			ID:        *env.ReturnObj.PolicyID,
 			RequestID: responseRequestID(resp.Header),
@@ -153,13 +151,13 @@ func (p *poller) step(ctx context.Context, _ int) (step.Verdict[op.Outcome], err
 		}), nil
 	case status == ProgressDone && !p.odd:
 		p.odd = true // seen once: CTyun may still be filling it in
-		return step.NotYet[op.Outcome](0), nil
+		return step.NotYet[op.Result](0), nil
 	case status == ProgressDone:
-		return step.Verdict[op.Outcome]{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode,
+		return step.Verdict[op.Result]{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode,
 			RequestID: responseRequestID(resp.Header),
 			Message:   "CTyun said the policy is done but gave no policyID, twice"}
 	default:
-		return step.Verdict[op.Outcome]{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode,
+		return step.Verdict[op.Result]{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode,
 			RequestID: responseRequestID(resp.Header), ProviderMessage: redact.Text(env.ReturnObj.Message),
 			Message: fmt.Sprintf("CTyun answered an undocumented progress status %q", status)}
 	}

@@ -43,7 +43,7 @@ func operation(endpoint string, tweak ...func(*ctyun.Config)) op.Operation {
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	return ctyun.NewOperation(func() (*ctyun.Client, error) { return ctyun.NewClient(cfg) })
+	return ctyun.NewCreatePolicy(func() (*ctyun.Client, error) { return ctyun.NewClient(cfg) })
 }
 
 // wire is the body of one request the emulator received.
@@ -527,7 +527,7 @@ func TestResumedCreationKeepsItsIdentity(t *testing.T) {
 			emu, o := setup(t, emulator.Options{CTyunPolls: 4}, func(c *ctyun.Config) { c.Poll.MaxSteps = 3 })
 			runner := op.Runner{Store: &op.MemoryStore{}}
 			ctx := context.Background()
-			first := runner.Run(ctx, o, []byte(tt.request), tt.meta)
+			first, _ := runner.Run(ctx, o, []byte(tt.request), tt.meta)
 			if !first.OK || first.Status != op.StatusInProgress {
 				t.Fatalf("first result %+v (error %v), want in_progress", first, first.Error)
 			}
@@ -545,7 +545,7 @@ func TestResumedCreationKeepsItsIdentity(t *testing.T) {
 			}
 
 			// Sent again as a new event: another message id, or none.
-			done := runner.Run(ctx, o, first.Request, op.Meta{Trigger: "direct"})
+			done, _ := runner.Run(ctx, o, first.Request, op.Meta{Trigger: "direct"})
 			if !done.OK || done.Status != op.StatusCreated || done.IdempotencyKey != key {
 				t.Fatalf("resumed result %+v (error %v), want created under %q", done, done.Error, key)
 			}
@@ -553,7 +553,7 @@ func TestResumedCreationKeepsItsIdentity(t *testing.T) {
 
 			// The original input again, as it first came: the first result, nothing sent.
 			for _, replay := range [][]byte{[]byte(tt.request), first.Request} {
-				res := runner.Run(ctx, o, replay, tt.meta)
+				res, _ := runner.Run(ctx, o, replay, tt.meta)
 				if !res.OK || res.Status != op.StatusCreated || res.ID != done.ID || res.IdempotencyKey != key {
 					t.Errorf("replay of %s: %+v (error %v), want %s under %q", replay, res, res.Error, done.ID, key)
 				}

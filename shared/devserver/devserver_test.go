@@ -287,7 +287,7 @@ func TestServer(t *testing.T) {
 }
 
 // unconnected returns a copy of o, an *op.Spec, that has not connected yet: the same exported
-// fields (names, Connect, Validate, Call), none of the state of its once-per-process Connect.
+// fields (names, Client, Validate, Send), none of the state of its once-per-process Client.
 func unconnected(t *testing.T, o op.Operation) op.Operation {
 	t.Helper()
 	v := reflect.ValueOf(o)

@@ -13,21 +13,18 @@ import (
 	"github.com/lbfn/lbfn/shared/redact"
 )
 
-// redact keeps every credential form out of err and the errors it wraps (redact.Text, with
-// this client's own secret key and security token): a 401 quotes the gateway's canonical
-// request, which holds the signed X-Security-Token, and a provider may echo the
-// Authorization header with its signature.
+// redact returns err with every credential form kept out of its texts and those of the
+// *op.Error values it wraps (redact.Text, with this client's own secret key and security
+// token): a 401 quotes the gateway's canonical request, which holds the signed
+// X-Security-Token, and a provider may echo the Authorization header with its signature. The
+// error it is given is left as it is (it is a copy that is redacted).
 func (c *Client) redact(err error) error {
-	if err == nil {
+	oe := op.AsError(err)
+	if oe == nil {
 		return nil
 	}
 	known := redact.Values(c.signer.SecretKey, c.signer.SecurityToken)
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if oe, ok := e.(*op.Error); ok && oe != nil {
-			oe.Message, oe.ProviderMessage = redact.Text(oe.Message, known...), redact.Text(oe.ProviderMessage, known...)
-		}
-	}
-	return err
+	return oe.WithText(func(s string) string { return redact.Text(s, known...) })
 }
 
 // Error codes with a meaning of their own.
@@ -124,7 +121,8 @@ func responseError(resp *httpx.Response) *op.Error {
 	pe := parseError(resp.Body)
 	kind := kindOf(resp.StatusCode, pe)
 	e := &op.Error{
-		Kind:            kind,
+		Kind: kind,
+		// A busy load balancer is a conflict that passes: the one kind-independent retry.
 		Retryable:       kind.Retryable() || busy(resp.StatusCode, pe),
 		ProviderCode:    pe.code,
 		ProviderMessage: pe.message,

@@ -88,8 +88,8 @@ func LoadConfig() (Config, error) {
 	}, nil
 }
 
-// Connect builds the client from the environment: the Connect of the three operations.
-func Connect() (*Client, error) {
+// FromEnv builds the client from the environment: the client of the three operations.
+func FromEnv() (*Client, error) {
 	cfg, err := LoadConfig()
 	if err != nil {
 		return nil, err

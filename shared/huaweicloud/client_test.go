@@ -562,7 +562,7 @@ func TestConfig(t *testing.T) {
 		if _, err := huaweicloud.LoadConfig(); !isConfig(err, "HUAWEICLOUD_SDK_SK") {
 			t.Errorf("got %v", err)
 		}
-		_, err := huaweicloud.NewCreatePool(huaweicloud.Connect).Execute(context.Background(), mustDecode(t, v2, bases[v2]), op.Call{IdempotencyKey: "k"})
+		_, err := huaweicloud.NewCreatePool(huaweicloud.FromEnv).Execute(context.Background(), mustDecode(t, v2, bases[v2]), op.Call{IdempotencyKey: "k"})
 		if !isConfig(err, "HUAWEICLOUD_SDK_SK") {
 			t.Errorf("Execute: got %v", err)
 		}
@@ -571,7 +571,7 @@ func TestConfig(t *testing.T) {
 		t.Setenv("HUAWEICLOUD_SDK_AK", "ak")
 		t.Setenv("HUAWEICLOUD_SDK_SK", "sk")
 		t.Setenv("HUAWEICLOUD_ELB_ENDPOINT", "http://elb.example.com")
-		if _, err := huaweicloud.Connect(); !isConfig(err, "HUAWEICLOUD_ELB_ENDPOINT") {
+		if _, err := huaweicloud.FromEnv(); !isConfig(err, "HUAWEICLOUD_ELB_ENDPOINT") {
 			t.Errorf("got %v", err)
 		}
 	})
@@ -579,7 +579,7 @@ func TestConfig(t *testing.T) {
 		t.Setenv("HUAWEICLOUD_SDK_AK", "ak")
 		t.Setenv("HUAWEICLOUD_SDK_SK", "sk")
 		t.Setenv("HUAWEICLOUD_SDK_PROJECT_ID", "Project")
-		if _, err := huaweicloud.Connect(); !isConfig(err, "HUAWEICLOUD_SDK_PROJECT_ID") {
+		if _, err := huaweicloud.FromEnv(); !isConfig(err, "HUAWEICLOUD_SDK_PROJECT_ID") {
 			t.Errorf("got %v", err)
 		}
 	})

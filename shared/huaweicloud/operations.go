@@ -7,51 +7,51 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// The three operations, connected from the environment (see LoadConfig).
+// The three operations, their client from the environment (FromEnv).
 var (
 	// CreatePool is huawei-create-pool: POST /v2/{project_id}/elb/pools.
-	CreatePool = NewCreatePool(Connect)
+	CreatePool = NewCreatePool(FromEnv)
 	// CreateLbaasPool is huawei-create-lbaas-pool: POST /v2.0/lbaas/pools.
-	CreateLbaasPool = NewCreateLbaasPool(Connect)
+	CreateLbaasPool = NewCreateLbaasPool(FromEnv)
 	// CreateMasterSlavePool is huawei-create-master-slave-pool:
 	// POST /v3/{project_id}/elb/master-slave-pools.
-	CreateMasterSlavePool = NewCreateMasterSlavePool(Connect)
+	CreateMasterSlavePool = NewCreateMasterSlavePool(FromEnv)
 )
 
-// NewCreatePool returns huawei-create-pool with its client from connect (tests, local runs).
-func NewCreatePool(connect func() (*Client, error)) op.Operation {
+// NewCreatePool returns huawei-create-pool with its client from newClient (tests, local runs).
+func NewCreatePool(newClient func() (*Client, error)) op.Operation {
 	return &op.Spec[CreatePoolRequest, *Client]{
 		FunctionName: "huawei-create-pool",
 		ProviderName: ProviderName,
-		Connect:      connect,
+		Client:       newClient,
 		Validate:     validateRequest[Pool],
-		Call: func(ctx context.Context, c *Client, r *CreatePoolRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, c *Client, r *CreatePoolRequest, call op.Call) (op.Result, error) {
 			return c.CreatePool(ctx, r, call)
 		},
 	}
 }
 
-// NewCreateLbaasPool returns huawei-create-lbaas-pool with its client from connect.
-func NewCreateLbaasPool(connect func() (*Client, error)) op.Operation {
+// NewCreateLbaasPool returns huawei-create-lbaas-pool with its client from newClient.
+func NewCreateLbaasPool(newClient func() (*Client, error)) op.Operation {
 	return &op.Spec[CreateLbaasPoolRequest, *Client]{
 		FunctionName: "huawei-create-lbaas-pool",
 		ProviderName: ProviderName,
-		Connect:      connect,
+		Client:       newClient,
 		Validate:     validateRequest[LbaasPool],
-		Call: func(ctx context.Context, c *Client, r *CreateLbaasPoolRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, c *Client, r *CreateLbaasPoolRequest, call op.Call) (op.Result, error) {
 			return c.CreateLbaasPool(ctx, r, call)
 		},
 	}
 }
 
-// NewCreateMasterSlavePool returns huawei-create-master-slave-pool with its client from connect.
-func NewCreateMasterSlavePool(connect func() (*Client, error)) op.Operation {
+// NewCreateMasterSlavePool returns huawei-create-master-slave-pool with its client from newClient.
+func NewCreateMasterSlavePool(newClient func() (*Client, error)) op.Operation {
 	return &op.Spec[CreateMasterSlavePoolRequest, *Client]{
 		FunctionName: "huawei-create-master-slave-pool",
 		ProviderName: ProviderName,
-		Connect:      connect,
+		Client:       newClient,
 		Validate:     validateRequest[MasterSlavePool],
-		Call: func(ctx context.Context, c *Client, r *CreateMasterSlavePoolRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, c *Client, r *CreateMasterSlavePoolRequest, call op.Call) (op.Result, error) {
 			return c.CreateMasterSlavePool(ctx, r, call)
 		},
 	}

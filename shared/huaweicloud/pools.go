@@ -19,17 +19,17 @@ var (
 // CreatePool sends POST /v2/{project_id}/elb/pools. Like the other two methods it does not
 // check the documented rules: the operations' Decode does, before any call. call.Repeat says
 // an earlier delivery may have sent it already (see Client.create).
-func (c *Client) CreatePool(ctx context.Context, r *CreatePoolRequest, call op.Call) (op.Outcome, error) {
+func (c *Client) CreatePool(ctx context.Context, r *CreatePoolRequest, call op.Call) (op.Result, error) {
 	return send(ctx, c, v2Pools, r.Region, r.ProjectID, r.Pool, call)
 }
 
 // CreateLbaasPool sends POST /v2.0/lbaas/pools.
-func (c *Client) CreateLbaasPool(ctx context.Context, r *CreateLbaasPoolRequest, call op.Call) (op.Outcome, error) {
+func (c *Client) CreateLbaasPool(ctx context.Context, r *CreateLbaasPoolRequest, call op.Call) (op.Result, error) {
 	return send(ctx, c, lbaasPools, r.Region, r.ProjectID, r.Pool, call)
 }
 
 // CreateMasterSlavePool sends POST /v3/{project_id}/elb/master-slave-pools.
-func (c *Client) CreateMasterSlavePool(ctx context.Context, r *CreateMasterSlavePoolRequest, call op.Call) (op.Outcome, error) {
+func (c *Client) CreateMasterSlavePool(ctx context.Context, r *CreateMasterSlavePoolRequest, call op.Call) (op.Result, error) {
 	return send(ctx, c, masterSlavePools, r.Region, r.ProjectID, r.Pool, call)
 }
 

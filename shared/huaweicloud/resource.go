@@ -39,17 +39,17 @@ type resource[T any] struct {
 }
 
 // send creates sent, the object of res, in region and project (see create).
-func send[T any](ctx context.Context, c *Client, res resource[T], region, projectID string, sent *T, call op.Call) (op.Outcome, error) {
+func send[T any](ctx context.Context, c *Client, res resource[T], region, projectID string, sent *T, call op.Call) (op.Result, error) {
 	if sent == nil {
-		return op.Outcome{}, op.Invalid([]validate.Violation{{Field: res.key, Message: "required"}})
+		return op.Result{}, op.Invalid([]validate.Violation{{Field: res.key, Message: "required"}})
 	}
 	project, err := c.project(projectID)
 	if err != nil {
-		return op.Outcome{}, err
+		return op.Result{}, err
 	}
 	body, err := json.Marshal(map[string]any{res.key: sent})
 	if err != nil {
-		return op.Outcome{}, op.Wrap(op.KindValidation, err, "encoding the request: "+err.Error())
+		return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request: "+err.Error())
 	}
 	x := &creation{
 		noun: res.noun, key: res.key, listKey: res.listKey,
@@ -96,16 +96,14 @@ type creation struct {
 // earlier with the same name and settings cannot be told apart from the one this creation
 // made, so callers who rely on this give unique names; two matches are reported as a conflict
 // rather than guessed between.
-func (c *Client) create(ctx context.Context, x *creation, repeat bool) (op.Outcome, error) {
+func (c *Client) create(ctx context.Context, x *creation, repeat bool) (op.Result, error) {
 	attempts := 0
 	if repeat && x.name != "" {
 		out, found, n, err := c.find(ctx, x)
 		attempts += n
 		if err != nil {
 			// Nothing was sent by this delivery: the lookup's failure is the answer as it is.
-			e := op.AsError(err)
-			e.Attempts = attempts
-			return op.Outcome{}, e
+			return op.Result{}, op.AsError(err).WithAttempts(attempts)
 		}
 		if found {
 			out.Attempts = attempts
@@ -118,9 +116,7 @@ func (c *Client) create(ctx context.Context, x *creation, repeat bool) (op.Outco
 		if httpx.Ambiguous(err) {
 			return c.reconcile(ctx, x, err, attempts)
 		}
-		e := op.AsError(err)
-		e.Attempts = attempts
-		return op.Outcome{}, e
+		return op.Result{}, op.AsError(err).WithAttempts(attempts)
 	}
 	resp.Attempts += attempts
 	return x.created(resp)
@@ -134,24 +130,24 @@ const maxReconcileRounds = 50
 // name, and sends the create again only when none matches, until the object is created or
 // found, the create is refused, or the deadline (less the transport's margin) leaves no room
 // for another round. The rounds back off as the transport's retries do.
-func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attempts int) (op.Outcome, error) {
+func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attempts int) (op.Result, error) {
 	// maybe answers "the object may have been created": never retryable, since a blind retry
 	// could create a second one. It keeps the kind of err (unavailable, timeout, or the
 	// lookup's refusal) and its provider details.
 	maybe := func(err error, why string) error {
 		pe := op.AsError(err)
-		return &op.Error{Kind: pe.Kind, HTTPStatus: pe.HTTPStatus, ProviderCode: pe.ProviderCode, ProviderMessage: pe.ProviderMessage,
+		return &op.Error{Kind: pe.Kind, Retryable: false, HTTPStatus: pe.HTTPStatus, ProviderCode: pe.ProviderCode, ProviderMessage: pe.ProviderMessage,
 			RequestID: pe.RequestID, Attempts: attempts, Err: err,
 			Message: "the create was sent but no answer came, so a " + x.noun + " may have been created: " + why +
 				"; check the " + x.noun + "s before sending it again (these creates have no idempotency token)"}
 	}
 	if x.name == "" {
-		return op.Outcome{}, maybe(cause, "the "+x.noun+" has no name to look it up by")
+		return op.Result{}, maybe(cause, "the "+x.noun+" has no name to look it up by")
 	}
 	unknown := cause // why the object's existence is still unknown
 	policy := step.Policy{First: c.http.Policy.InitialInterval, Growth: 2, Cap: c.http.Policy.MaxInterval, Jitter: 0.2,
 		MaxSteps: maxReconcileRounds}
-	out, _, err := step.Run(ctx, policy, func(ctx context.Context, _ int) (step.Verdict[op.Outcome], error) {
+	out, _, err := step.Run(ctx, policy, func(ctx context.Context, _ int) (step.Verdict[op.Result], error) {
 		out, found, n, err := c.find(ctx, x)
 		attempts += n
 		switch {
@@ -159,9 +155,9 @@ func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attemp
 			return step.Done(out), nil
 		case err != nil && op.AsError(err).Retryable:
 			unknown = err // a read: look again next round
-			return step.NotYet[op.Outcome](0), nil
+			return step.NotYet[op.Result](0), nil
 		case err != nil:
-			return step.Verdict[op.Outcome]{}, lookupError{err}
+			return step.Verdict[op.Result]{}, lookupError{err}
 		}
 		// Absent: the earlier creates did not happen, and this one decides.
 		resp, err := c.http.Do(ctx, x.post, c.signer.Sign, retryable)
@@ -169,9 +165,9 @@ func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attemp
 			attempts += attemptsOf(err)
 			if httpx.Ambiguous(err) {
 				unknown = err
-				return step.NotYet[op.Outcome](0), nil
+				return step.NotYet[op.Result](0), nil
 			}
-			return step.Verdict[op.Outcome]{}, err // not sent, or sent and refused: it stands
+			return step.Verdict[op.Result]{}, err // not sent, or sent and refused: it stands
 		}
 		attempts += resp.Attempts
 		out, err = x.created(resp)
@@ -184,14 +180,12 @@ func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attemp
 		out.Attempts = attempts
 		return out, nil
 	case errors.As(err, &lookup):
-		return op.Outcome{}, maybe(lookup.err, "looking it up by name failed: "+lookup.err.Error())
+		return op.Result{}, maybe(lookup.err, "looking it up by name failed: "+lookup.err.Error())
 	case errors.As(err, &notDone) || ctx.Err() != nil:
-		return op.Outcome{}, maybe(unknown, "the deadline came before it could be settled")
+		return op.Result{}, maybe(unknown, "the deadline came before it could be settled")
 	}
 	// The last round found none, so only this round's create counts: its failure stands.
-	e := op.AsError(err)
-	e.Attempts = attempts
-	return op.Outcome{}, e
+	return op.Result{}, op.AsError(err).WithAttempts(attempts)
 }
 
 // lookupError is a lookup that failed for good during reconcile.
@@ -202,7 +196,7 @@ func (e lookupError) Unwrap() error { return e.err }
 
 // find lists the objects named x.name and returns the one x.matches as a created outcome,
 // its answer shaped as the create's: {key: object}.
-func (c *Client) find(ctx context.Context, x *creation) (op.Outcome, bool, int, error) {
+func (c *Client) find(ctx context.Context, x *creation) (op.Result, bool, int, error) {
 	req := httpx.Request{
 		Method: http.MethodGet,
 		URL:    x.post.URL + "?" + url.Values{"name": {x.name}}.Encode(),
@@ -210,15 +204,15 @@ func (c *Client) find(ctx context.Context, x *creation) (op.Outcome, bool, int, 
 	}
 	resp, err := c.read.Do(ctx, req, c.signer.Sign, retryable)
 	if err != nil {
-		return op.Outcome{}, false, attemptsOf(err), err
+		return op.Result{}, false, attemptsOf(err), err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return op.Outcome{}, false, resp.Attempts, responseError(resp)
+		return op.Result{}, false, resp.Attempts, responseError(resp)
 	}
 	var list []json.RawMessage
 	var requestID string
 	if err := decodeMembers(resp.Body, map[string]any{x.listKey: &list, "request_id": &requestID}); err != nil {
-		return op.Outcome{}, false, resp.Attempts, op.Errorf(op.KindProvider, "listing %ss: unreadable answer: %v", x.noun, err)
+		return op.Result{}, false, resp.Attempts, op.Errorf(op.KindProvider, "listing %ss: unreadable answer: %v", x.noun, err)
 	}
 	var match json.RawMessage
 	var matchID string
@@ -226,20 +220,20 @@ func (c *Client) find(ctx context.Context, x *creation) (op.Outcome, bool, int, 
 		var o identified
 		if json.Unmarshal(raw, &o) == nil && o.ID != "" && x.matches(raw) {
 			if match != nil {
-				return op.Outcome{}, false, resp.Attempts, op.Errorf(op.KindConflict, "several %ss named %q match (%s, %s)", x.noun, x.name, matchID, o.ID)
+				return op.Result{}, false, resp.Attempts, op.Errorf(op.KindConflict, "several %ss named %q match (%s, %s)", x.noun, x.name, matchID, o.ID)
 			}
 			match, matchID = raw, o.ID
 		}
 	}
 	if match == nil {
-		return op.Outcome{}, false, resp.Attempts, nil
+		return op.Result{}, false, resp.Attempts, nil
 	}
 	// The object exactly as listed, in the create answer's shape.
 	var answer bytes.Buffer
 	answer.WriteString(`{"` + x.key + `":`)
 	answer.Write(match)
 	answer.WriteString(`}`)
-	return op.Outcome{
+	return op.Result{
 		Status:    op.StatusCreated,
 		ID:        matchID,
 		RequestID: firstNonEmpty(requestID, resp.Header.Get("X-Request-Id")),
@@ -254,17 +248,17 @@ type identified struct {
 
 // created reads a create's answer: 2xx with {key: {"id": ...}} is created; anything else an
 // *op.Error.
-func (x *creation) created(resp *httpx.Response) (op.Outcome, error) {
+func (x *creation) created(resp *httpx.Response) (op.Result, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return op.Outcome{}, responseError(resp)
+		return op.Result{}, responseError(resp)
 	}
 	rid := resp.Header.Get("X-Request-Id")
 	id, requestID, ok := createdIDs(resp.Body, x.key)
 	if !ok || id == "" {
-		return op.Outcome{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode, RequestID: rid, Attempts: resp.Attempts,
+		return op.Result{}, &op.Error{Kind: op.KindProvider, HTTPStatus: resp.StatusCode, RequestID: rid, Attempts: resp.Attempts,
 			Message: fmt.Sprintf("huaweicloud answered HTTP %d without a %s id; a %s may have been created", resp.StatusCode, x.noun, x.noun)}
 	}
-	return op.Outcome{
+	return op.Result{
 		Status:    op.StatusCreated,
 		ID:        id,
 		RequestID: firstNonEmpty(requestID, rid),

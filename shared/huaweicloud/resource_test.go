@@ -3,6 +3,7 @@ package huaweicloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,14 +72,14 @@ func newTestCreateListener(c *Client) op.Operation {
 	return &op.Spec[testListenerRequest, *Client]{
 		FunctionName: "huawei-create-listener",
 		ProviderName: ProviderName,
-		Connect:      func() (*Client, error) { return c, nil },
+		Client:       func() (*Client, error) { return c, nil },
 		Validate: func(r *testListenerRequest, v *validate.Report) {
 			validateRouting(r.Region, r.ProjectID, v)
 			if v.Required("listener", r.Listener != nil) {
 				r.Listener.validate(v, "listener")
 			}
 		},
-		Call: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Result, error) {
 			return send(ctx, c, testListeners, r.Region, r.ProjectID, r.Listener, call)
 		},
 	}
@@ -304,5 +305,47 @@ func TestResourceRules(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(tt.fields, " ") {
 			t.Errorf("%s: violations %v, want %v", tt.raw, got, tt.fields)
 		}
+	}
+}
+
+// TestRedactCopies checks that redact hides this client's secret key and security token in a
+// copy of the error (its texts and its *op.Error cause), leaving the error it was given as it
+// was made, since a caller may hold it already.
+func TestRedactCopies(t *testing.T) {
+	const key, token = "very-secret-key", "very-secret-token"
+	c, err := NewClient(Config{AccessKey: "AK", SecretKey: redact.NewSecret(key), SecurityToken: redact.NewSecret(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := &op.Error{Kind: op.KindAuth, Message: "canonical request: x-security-token:" + token}
+	tests := []struct {
+		name     string
+		err      error
+		wantKind op.Kind
+	}{
+		{"op error with cause", &op.Error{Kind: op.KindAuth, Message: "denied " + key, ProviderMessage: "echo " + token, Err: cause}, op.KindAuth},
+		{"plain error", errors.New("dial: " + key), op.KindUnavailable},
+	}
+	for _, tt := range tests {
+		before := tt.err.Error()
+		got := op.AsError(c.redact(tt.err))
+		texts := []string{got.Message, got.ProviderMessage}
+		if inner, ok := got.Err.(*op.Error); ok {
+			texts = append(texts, inner.Message, inner.ProviderMessage)
+		}
+		for _, s := range texts {
+			if strings.Contains(s, key) || strings.Contains(s, token) {
+				t.Errorf("%s: %q still holds a secret", tt.name, s)
+			}
+		}
+		if got.Kind != tt.wantKind {
+			t.Errorf("%s: kind %s, want %s", tt.name, got.Kind, tt.wantKind)
+		}
+		if tt.err.Error() != before || !strings.Contains(cause.Message, token) {
+			t.Errorf("%s: the error given was changed: %q", tt.name, tt.err.Error())
+		}
+	}
+	if c.redact(nil) != nil {
+		t.Error("redact(nil) is not nil")
 	}
 }

@@ -214,15 +214,15 @@ func (f *fakeCreate) operation() op.Operation {
 	return &op.Spec[createReq, struct{}]{
 		FunctionName: "fake-create",
 		ProviderName: "fake",
-		Connect:      func() (struct{}, error) { return struct{}{}, nil },
+		Client:       func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     func(r *createReq, v *validate.Report) { v.RequiredString("name", &r.Name) },
-		Call: func(ctx context.Context, _ struct{}, r *createReq, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, _ struct{}, r *createReq, call op.Call) (op.Result, error) {
 			n := f.calls.Add(1)
 			if f.hold != nil {
 				f.entered <- struct{}{}
 				<-f.hold
 			}
-			return op.Outcome{ID: "res-" + string(rune('0'+n)), RequestID: "req",
+			return op.Result{ID: "res-" + string(rune('0'+n)), RequestID: "req",
 				Response: json.RawMessage(`{"name":"` + r.Name + `"}`)}, nil
 		},
 	}
@@ -247,11 +247,11 @@ func TestRunnerAcrossInstances(t *testing.T) {
 	defer cancel()
 	meta := op.Meta{Trigger: "sqs", MessageID: "m-1"}
 
-	first := r1.Run(ctx, o1, []byte(`{"name":"a"}`), meta)
+	first, _ := r1.Run(ctx, o1, []byte(`{"name":"a"}`), meta)
 	if !first.OK || first.Status != op.StatusCreated {
 		t.Fatalf("first: %+v", first.Error)
 	}
-	again := r2.Run(ctx, o2, []byte(`{"name":"a"}`), meta)
+	again, _ := r2.Run(ctx, o2, []byte(`{"name":"a"}`), meta)
 	if f1.calls.Load() != 1 || f2.calls.Load() != 0 {
 		t.Errorf("calls %d and %d, want 1 and 0", f1.calls.Load(), f2.calls.Load())
 	}
@@ -261,7 +261,7 @@ func TestRunnerAcrossInstances(t *testing.T) {
 		t.Errorf("replay\n%s\nwant\n%s", got, want)
 	}
 
-	reused := r2.Run(ctx, o2, []byte(`{"name":"b"}`), meta)
+	reused, _ := r2.Run(ctx, o2, []byte(`{"name":"b"}`), meta)
 	if e := reused.Err(); e.Kind != op.KindValidation || len(e.Violations) != 1 || e.Violations[0].Field != "idempotencyKey" {
 		t.Errorf("same key, other request: %+v", e)
 	}
@@ -284,13 +284,16 @@ func TestRunnerInProgressAcrossInstances(t *testing.T) {
 	meta := op.Meta{Trigger: "sqs", MessageID: "m-2"}
 
 	done := make(chan *op.Result, 1)
-	go func() { done <- op.Runner{Store: s1}.Run(ctx, slow.operation(), []byte(`{"name":"a"}`), meta) }()
+	go func() {
+		res, _ := op.Runner{Store: s1}.Run(ctx, slow.operation(), []byte(`{"name":"a"}`), meta)
+		done <- res
+	}()
 	select {
 	case <-slow.entered:
 	case res := <-done:
 		t.Fatalf("the first delivery did not create: %+v", res.Error)
 	}
-	busy := op.Runner{Store: s2}.Run(ctx, other.operation(), []byte(`{"name":"a"}`), meta)
+	busy, _ := op.Runner{Store: s2}.Run(ctx, other.operation(), []byte(`{"name":"a"}`), meta)
 	if e := busy.Err(); e.Kind != op.KindInProgress || !e.Retryable || e.Kind.TypeName() != "InProgressError" {
 		t.Errorf("concurrent delivery: %+v", e)
 	}
@@ -301,7 +304,7 @@ func TestRunnerInProgressAcrossInstances(t *testing.T) {
 	if other.calls.Load() != 0 {
 		t.Errorf("the concurrent delivery called the provider")
 	}
-	if res := (op.Runner{Store: s2}).Run(ctx, other.operation(), []byte(`{"name":"a"}`), meta); !res.OK || res.ID != "res-1" {
+	if res, _ := (op.Runner{Store: s2}).Run(ctx, other.operation(), []byte(`{"name":"a"}`), meta); !res.OK || res.ID != "res-1" {
 		t.Errorf("after the first finished: %+v", res)
 	}
 }

@@ -22,7 +22,7 @@ const DefaultEndpoint = "https://lb.jdcloud-api.com"
 // service is the signing service name of the load-balancer API.
 const service = "lb"
 
-// Config is what a Client needs. Connect fills it from the environment; tests build it.
+// Config is what a Client needs. FromEnv fills it from the environment; tests build it.
 type Config struct {
 	AccessKey string
 	SecretKey redact.Secret
@@ -80,9 +80,9 @@ type env struct {
 	Endpoint  string        `envconfig:"JDCLOUD_LB_ENDPOINT" default:"https://lb.jdcloud-api.com"`
 }
 
-// Connect builds a client from JDCLOUD_ACCESS_KEY, JDCLOUD_SECRET_KEY, JDCLOUD_LB_ENDPOINT and
+// FromEnv builds a client from JDCLOUD_ACCESS_KEY, JDCLOUD_SECRET_KEY, JDCLOUD_LB_ENDPOINT and
 // the LBFN_ transport settings.
-func Connect() (*Client, error) {
+func FromEnv() (*Client, error) {
 	var e env
 	if err := config.Load(&e); err != nil {
 		return nil, err
@@ -93,21 +93,6 @@ func Connect() (*Client, error) {
 	}
 	return NewClient(Config{AccessKey: e.AccessKey, SecretKey: e.SecretKey, Endpoint: e.Endpoint,
 		HTTP: t.Client(true)})
-}
-
-// within bounds the whole call, attempts included, by the caller's deadline less the
-// transport's margin, so the function still has the margin to answer in. httpx keeps only
-// its backoff sleeps out of the margin; the returned client has the margin already spent.
-func (c *Client) within(ctx context.Context) (context.Context, context.CancelFunc, *httpx.Client) {
-	deadline, ok := ctx.Deadline()
-	margin := c.http.Policy.Margin
-	if !ok || margin <= 0 {
-		return ctx, func() {}, c.http
-	}
-	hc := *c.http
-	hc.Policy.Margin = 0
-	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
-	return ctx, cancel, &hc
 }
 
 // String names the client without its secret key, should one be printed.
@@ -138,18 +123,18 @@ var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 // After a reconcile, Response is createBackend's success body rebuilt from the lookup
 // ({"requestId", "result": {"backendId"}}), so readers of result.backendId need no second
 // form, and Attempts counts the create attempts.
-func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op.Outcome, error) {
-	ctx, cancel, hc := c.within(ctx)
-	defer cancel()
+func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op.Result, error) {
+	// The transport keeps its margin (Policy.Margin) before ctx's deadline on each call, the
+	// create and the lookup after a name conflict alike: this client adds none of its own.
 	body, err := json.Marshal(&r.CreateBackendBody)
 	if err != nil {
-		return op.Outcome{}, op.Wrap(op.KindValidation, err, "encoding the request")
+		return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request")
 	}
 	u := c.endpoint + "/v1/regions/" + url.PathEscape(r.RegionID) + "/backends/"
-	resp, err := hc.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: jsonHeader, Body: body},
+	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: jsonHeader, Body: body},
 		c.signer(r.RegionID), retryable)
 	if err != nil {
-		return op.Outcome{}, err
+		return op.Result{}, err
 	}
 	if resp.StatusCode == http.StatusOK {
 		var ok struct {
@@ -161,16 +146,16 @@ func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op
 		if json.Unmarshal(resp.Body, &ok) != nil || ok.Result.BackendID == "" {
 			e := op.Errorf(op.KindProvider, "JD Cloud answered 200 without result.backendId")
 			e.HTTPStatus, e.RequestID, e.Attempts = resp.StatusCode, requestID(resp, ok.RequestID), resp.Attempts
-			return op.Outcome{}, e
+			return op.Result{}, e
 		}
-		return op.Outcome{Status: op.StatusCreated, ID: ok.Result.BackendID, RequestID: requestID(resp, ok.RequestID),
+		return op.Result{Status: op.StatusCreated, ID: ok.Result.BackendID, RequestID: requestID(resp, ok.RequestID),
 			Attempts: resp.Attempts, Response: json.RawMessage(resp.Body)}, nil
 	}
 	e := errorOf(resp)
 	if e.Kind == op.KindConflict && isNameConflict(e) {
-		return c.reconcile(ctx, hc, r, e)
+		return c.reconcile(ctx, r, e)
 	}
-	return op.Outcome{}, e
+	return op.Result{}, e
 }
 
 // errorBody is JD Cloud's error answer.
@@ -277,7 +262,7 @@ type backend struct {
 // load balancer, protocol and port, and algorithm and target group where both say), this
 // request's earlier delivery made it: answer created. Otherwise the conflict stands. When
 // the lookup itself fails retryably, that failure is the answer, so a retry decides later.
-func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBackendRequest, conflict *op.Error) (op.Outcome, error) {
+func (c *Client) reconcile(ctx context.Context, r *CreateBackendRequest, conflict *op.Error) (op.Result, error) {
 	q := url.Values{}
 	q.Set("filters.1.name", "backendNames")
 	q.Set("filters.1.values.1", r.BackendName)
@@ -288,25 +273,21 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 	}
 	u := c.endpoint + "/v1/regions/" + url.PathEscape(r.RegionID) + "/backends/?" +
 		jdsign.CanonicalQuery(q.Encode())
-	resp, err := hc.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: jsonHeader},
+	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: jsonHeader},
 		c.signer(r.RegionID), nil)
 	if err != nil {
 		e := op.AsError(err)
 		if !e.Retryable {
-			return op.Outcome{}, conflict
+			return op.Result{}, conflict
 		}
-		e.Message = "backend name exists and looking it up failed: " + e.Message
-		e.Attempts += conflict.Attempts
-		return op.Outcome{}, e
+		return op.Result{}, e.WithMessage("backend name exists and looking it up failed: " + e.Message).WithAttempts(e.Attempts + conflict.Attempts)
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := errorOf(resp)
 		if !e.Retryable {
-			return op.Outcome{}, conflict
+			return op.Result{}, conflict
 		}
-		e.Message = "backend name exists and looking it up failed: " + e.Message
-		e.Attempts += conflict.Attempts
-		return op.Outcome{}, e
+		return op.Result{}, e.WithMessage("backend name exists and looking it up failed: " + e.Message).WithAttempts(e.Attempts + conflict.Attempts)
 	}
 	var list struct {
 		RequestID string `json:"requestId"`
@@ -315,7 +296,7 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 		} `json:"result"`
 	}
 	if json.Unmarshal(resp.Body, &list) != nil {
-		return op.Outcome{}, conflict
+		return op.Result{}, conflict
 	}
 	for _, b := range list.Result.Backends {
 		if !matches(b, r) {
@@ -323,10 +304,10 @@ func (c *Client) reconcile(ctx context.Context, hc *httpx.Client, r *CreateBacke
 		}
 		id := requestID(resp, list.RequestID)
 		body, _ := json.Marshal(map[string]any{"requestId": id, "result": map[string]string{"backendId": b.BackendID}})
-		return op.Outcome{Status: op.StatusCreated, ID: b.BackendID, RequestID: id,
+		return op.Result{Status: op.StatusCreated, ID: b.BackendID, RequestID: id,
 			Attempts: conflict.Attempts, Response: body}, nil
 	}
-	return op.Outcome{}, conflict
+	return op.Result{}, conflict
 }
 
 func matches(b backend, r *CreateBackendRequest) bool {

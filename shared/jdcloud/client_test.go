@@ -379,7 +379,7 @@ func TestRedeliveryReconciled(t *testing.T) {
 	}
 }
 
-func TestConnect(t *testing.T) {
+func TestFromEnv(t *testing.T) {
 	tests := []struct {
 		name, ak, sk, endpoint string
 		wantErr                string
@@ -395,7 +395,7 @@ func TestConnect(t *testing.T) {
 			t.Setenv("JDCLOUD_ACCESS_KEY", tt.ak)
 			t.Setenv("JDCLOUD_SECRET_KEY", tt.sk)
 			t.Setenv("JDCLOUD_LB_ENDPOINT", tt.endpoint)
-			_, err := jdcloud.Connect()
+			_, err := jdcloud.FromEnv()
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -426,7 +426,7 @@ func TestRun(t *testing.T) {
 	t.Setenv("JDCLOUD_LB_ENDPOINT", srv.URL)
 	spec := jdcloud.CreateBackend.(*op.Spec[jdcloud.CreateBackendRequest, *jdcloud.Client])
 	createBackend := &op.Spec[jdcloud.CreateBackendRequest, *jdcloud.Client]{FunctionName: spec.FunctionName,
-		ProviderName: spec.ProviderName, Connect: spec.Connect, Validate: spec.Validate, Call: spec.Call}
+		ProviderName: spec.ProviderName, Client: spec.Client, Validate: spec.Validate, Send: spec.Send}
 	dry := op.Run(context.Background(), createBackend, patched(t, `{"dryRun":true}`), op.Meta{})
 	if !dry.OK || dry.Status != op.StatusValidated || em.RequestCount("") != 0 {
 		t.Fatalf("dry run %+v", dry)

@@ -7,16 +7,22 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// CreateBackend is the jdcloud-create-backend function: JD Cloud LB
-// POST /v1/regions/{regionId}/backends/.
-var CreateBackend op.Operation = &op.Spec[CreateBackendRequest, *Client]{
-	FunctionName: "jdcloud-create-backend",
-	ProviderName: "jdcloud",
-	Connect:      Connect,
-	Validate: func(r *CreateBackendRequest, v *validate.Report) {
-		ValidateBody(&r.CreateBackendBody, v)
-	},
-	Call: func(ctx context.Context, c *Client, r *CreateBackendRequest, _ op.Call) (op.Outcome, error) {
-		return c.CreateBackend(ctx, r)
-	},
+// CreateBackend is the jdcloud-create-backend function, its client from the environment
+// (FromEnv): JD Cloud LB POST /v1/regions/{regionId}/backends/.
+var CreateBackend = NewCreateBackend(FromEnv)
+
+// NewCreateBackend returns jdcloud-create-backend with its client from newClient (tests, local
+// runs).
+func NewCreateBackend(newClient func() (*Client, error)) op.Operation {
+	return &op.Spec[CreateBackendRequest, *Client]{
+		FunctionName: "jdcloud-create-backend",
+		ProviderName: "jdcloud",
+		Client:       newClient,
+		Validate: func(r *CreateBackendRequest, v *validate.Report) {
+			ValidateBody(&r.CreateBackendBody, v)
+		},
+		Send: func(ctx context.Context, c *Client, r *CreateBackendRequest, _ op.Call) (op.Result, error) {
+			return c.CreateBackend(ctx, r)
+		},
+	}
 }

@@ -63,7 +63,7 @@ func TestRunnerStoreWaitsFitTheDeadline(t *testing.T) {
 			ctx, cancel := context.WithDeadline(context.Background(), deadline)
 			defer cancel()
 			o := newTestOp()
-			res := r.Run(ctx, o, []byte(`{"name":"a"}`), Meta{MessageID: "m-7"})
+			res, _ := r.Run(ctx, o, []byte(`{"name":"a"}`), Meta{MessageID: "m-7"})
 			if ctx.Err() != nil {
 				t.Error("Run answered after the invocation's deadline")
 			}
@@ -92,7 +92,7 @@ func TestRunnerReleaseFailureLogged(t *testing.T) {
 	r := Runner{Store: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	o := newTestOp()
 	o.err = Errorf(KindConflict, "exists")
-	res := r.Run(context.Background(), o, []byte(`{"name":"a"}`), Meta{MessageID: "m-8"})
+	res, _ := r.Run(context.Background(), o, []byte(`{"name":"a"}`), Meta{MessageID: "m-8"})
 	if res.OK || res.Err().Kind != KindConflict || store.releases != 1 {
 		t.Errorf("result %+v, releases %d", res, store.releases)
 	}

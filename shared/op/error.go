@@ -83,8 +83,14 @@ func (k Kind) HTTPStatus() int {
 // Error is the one error type of lbfn. Every layer returns it (or wraps a cause in it), and
 // the result JSON carries it as "error". It never holds a secret.
 type Error struct {
-	Kind            Kind                 `json:"kind"`
-	Message         string               `json:"message"`
+	Kind    Kind   `json:"kind"`
+	Message string `json:"message"`
+	// Retryable is Kind.Retryable() (Errorf, Wrap and AsError set it so) but for two
+	// documented exceptions, both made where the error is made: a refusal that says it
+	// passes though its kind does not (a Huawei 409 for a load balancer being updated, see
+	// huaweicloud's responseError), and a create that may have happened without an
+	// idempotency token (see huaweicloud's reconcile), which is never retryable whatever its
+	// kind, since a blind retry could create a second resource.
 	Retryable       bool                 `json:"retryable"`
 	Violations      []validate.Violation `json:"violations"`
 	ProviderCode    string               `json:"providerCode"`
@@ -105,6 +111,36 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// An *Error is a value once made: AsError hands back the very error it was given, which a
+// result, a log line or a store may hold too, so code that did not make an error derives a
+// changed copy with the With methods below and never assigns to its fields.
+
+// WithAttempts returns a copy of e that says n requests were sent.
+func (e *Error) WithAttempts(n int) *Error {
+	c := *e
+	c.Attempts = n
+	return &c
+}
+
+// WithMessage returns a copy of e with the message msg.
+func (e *Error) WithMessage(msg string) *Error {
+	c := *e
+	c.Message = msg
+	return &c
+}
+
+// WithText returns a copy of e with both texts (message and providerMessage) passed through
+// f, and the *Error values among its causes likewise, so a copy can be made safe to show
+// (package redact) without touching the original.
+func (e *Error) WithText(f func(string) string) *Error {
+	c := *e
+	c.Message, c.ProviderMessage = f(e.Message), f(e.ProviderMessage)
+	if cause, ok := e.Err.(*Error); ok && cause != nil {
+		c.Err = cause.WithText(f)
+	}
+	return &c
+}
 
 // Errorf returns an error of the given kind, retryable when the kind is.
 func Errorf(kind Kind, format string, args ...any) *Error {

@@ -29,24 +29,24 @@ type Widget struct {
 }
 
 // widgetClient stands in for a provider's client, which would sign the request and send it
-// (see shared/httpx); Connect builds it from the environment.
+// (see shared/httpx); Spec.Client builds it (from the environment, in a function).
 type widgetClient struct{ made int }
 
-func (c *widgetClient) create(r *CreateWidgetRequest) (op.Outcome, error) {
+func (c *widgetClient) create(r *CreateWidgetRequest) (op.Result, error) {
 	c.made++
 	id := fmt.Sprintf("w-%d", c.made)
 	answer, err := json.Marshal(map[string]any{"widget": map[string]any{"id": id, "name": r.Widget.Name}})
 	if err != nil {
-		return op.Outcome{}, op.Wrap(op.KindProvider, err, "")
+		return op.Result{}, op.Wrap(op.KindProvider, err, "")
 	}
-	return op.Outcome{Status: op.StatusCreated, ID: id, RequestID: "req-1", Attempts: 1, Response: answer}, nil
+	return op.Result{Status: op.StatusCreated, ID: id, RequestID: "req-1", Attempts: 1, Response: answer}, nil
 }
 
 // CreateWidget is the operation: a function's main.go hands it to its trigger.
 var CreateWidget = &op.Spec[CreateWidgetRequest, *widgetClient]{
 	FunctionName: "demo-create-widget",
 	ProviderName: "demo",
-	Connect:      func() (*widgetClient, error) { return &widgetClient{}, nil },
+	Client:       func() (*widgetClient, error) { return &widgetClient{}, nil },
 	// Validate records every broken rule with its JSON path; unknown fields and wrong JSON
 	// types are reported before it runs.
 	Validate: func(r *CreateWidgetRequest, v *validate.Report) {
@@ -57,7 +57,7 @@ var CreateWidget = &op.Spec[CreateWidgetRequest, *widgetClient]{
 		}
 	},
 	// Call runs only for a valid request that is not a dry run.
-	Call: func(ctx context.Context, c *widgetClient, r *CreateWidgetRequest, call op.Call) (op.Outcome, error) {
+	Send: func(ctx context.Context, c *widgetClient, r *CreateWidgetRequest, call op.Call) (op.Result, error) {
 		return c.create(r)
 	},
 }

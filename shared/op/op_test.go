@@ -169,7 +169,7 @@ type testOp struct {
 	connects, calls atomic.Int32
 	lastCall        Call
 	callDeadline    time.Time // the deadline of the last call's context
-	outcome         Outcome
+	outcome         Result
 	err             error
 	connErr         error
 }
@@ -179,7 +179,7 @@ func newTestOp() *testOp {
 	o.Spec = &Spec[testReq, *testClient]{
 		FunctionName: "test-create-thing",
 		ProviderName: "testcloud",
-		Connect: func() (*testClient, error) {
+		Client: func() (*testClient, error) {
 			o.connects.Add(1)
 			if o.connErr != nil {
 				return nil, o.connErr
@@ -190,17 +190,17 @@ func newTestOp() *testOp {
 			v.RequiredString("name", r.Name)
 			v.Range("port", r.Port, 1, 65535)
 		},
-		Call: func(ctx context.Context, c *testClient, r *testReq, call Call) (Outcome, error) {
+		Send: func(ctx context.Context, c *testClient, r *testReq, call Call) (Result, error) {
 			o.calls.Add(1)
 			o.lastCall = call
 			o.callDeadline, _ = ctx.Deadline()
 			if c == nil || c.endpoint == "" {
-				return Outcome{}, errors.New("no client")
+				return Result{}, errors.New("no client")
 			}
 			return o.outcome, o.err
 		},
 	}
-	o.outcome = Outcome{Status: StatusCreated, ID: "id-1", RequestID: "req-1", Attempts: 1, Response: json.RawMessage(`{"id":"id-1"}`)}
+	o.outcome = Result{Status: StatusCreated, ID: "id-1", RequestID: "req-1", Attempts: 1, Response: json.RawMessage(`{"id":"id-1"}`)}
 	return o
 }
 
@@ -327,11 +327,11 @@ func TestRunConfigError(t *testing.T) {
 		for i := range 3 {
 			res := Run(context.Background(), o, []byte(`{"name":"x"}`), Meta{})
 			if res.OK || res.Error == nil || res.Error.Kind != KindConfig || res.Error.Retryable {
-				t.Fatalf("call %d with Connect error %v = %+v, want a config failure", i, connErr, res.Error)
+				t.Fatalf("call %d with Client error %v = %+v, want a config failure", i, connErr, res.Error)
 			}
 		}
 		if n := o.connects.Load(); n != 1 {
-			t.Errorf("Connect ran %d times, want once", n)
+			t.Errorf("Client ran %d times, want once", n)
 		}
 		if n := o.calls.Load(); n != 0 {
 			t.Errorf("Call ran %d times after a config error", n)
@@ -339,7 +339,7 @@ func TestRunConfigError(t *testing.T) {
 	}
 }
 
-func TestRunConnectOnce(t *testing.T) {
+func TestRunBuildsClientOnce(t *testing.T) {
 	o := newTestOp()
 	for range 3 {
 		if res := Run(context.Background(), o, []byte(`{"name":"x"}`), Meta{}); !res.OK {
@@ -354,20 +354,22 @@ func TestRunConnectOnce(t *testing.T) {
 func TestRunOutcome(t *testing.T) {
 	tests := []struct {
 		name       string
-		out        Outcome
+		out        Result
 		err        error
 		wantJSON   string
 		retryAfter int
 	}{
-		{name: "created", out: Outcome{Status: StatusCreated, ID: "p-1", RequestID: "r-1", Attempts: 2, Response: json.RawMessage(`{"pool":{"id":"p-1"}}`)},
+		{name: "created", out: Result{Status: StatusCreated, ID: "p-1", RequestID: "r-1", Attempts: 2, Response: json.RawMessage(`{"pool":{"id":"p-1"}}`)},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"created","id":"p-1","requestId":"r-1","attempts":2,"idempotencyKey":"k","response":{"pool":{"id":"p-1"}}}`},
-		{name: "status defaults to created", out: Outcome{ID: "p-1"},
+		{name: "what Run knows is Run's", out: Result{OK: false, Function: "other", Provider: "other", IdempotencyKey: "other", ID: "p-1", Error: Errorf(KindConflict, "stale")},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"created","id":"p-1","idempotencyKey":"k"}`},
-		{name: "in progress", out: Outcome{Status: StatusInProgress, ClientToken: "tok", RetryAfter: 1500 * time.Millisecond, Request: json.RawMessage(`{"name":"x"}`), Attempts: 1},
+		{name: "status defaults to created", out: Result{ID: "p-1"},
+			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"created","id":"p-1","idempotencyKey":"k"}`},
+		{name: "in progress", out: Result{Status: StatusInProgress, ClientToken: "tok", RetryAfterSeconds: Seconds(1500 * time.Millisecond), Request: json.RawMessage(`{"name":"x"}`), Attempts: 1},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"in_progress","attempts":1,"idempotencyKey":"k","clientToken":"tok","retryAfterSeconds":2,"request":{"name":"x"}}`},
-		{name: "whole seconds stay", out: Outcome{Status: StatusInProgress, RetryAfter: 3 * time.Second},
+		{name: "whole seconds stay", out: Result{Status: StatusInProgress, RetryAfterSeconds: Seconds(3 * time.Second)},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"in_progress","idempotencyKey":"k","retryAfterSeconds":3}`},
-		{name: "a nanosecond is a second", out: Outcome{Status: StatusInProgress, RetryAfter: 1},
+		{name: "a nanosecond is a second", out: Result{Status: StatusInProgress, RetryAfterSeconds: Seconds(1)},
 			wantJSON: `{"ok":true,"function":"test-create-thing","provider":"testcloud","status":"in_progress","idempotencyKey":"k","retryAfterSeconds":1}`},
 		{name: "op error", err: &Error{Kind: KindConflict, Message: "exists", ProviderCode: "ELB.1", HTTPStatus: 409, RequestID: "r", Attempts: 1},
 			wantJSON: `{"ok":false,"function":"test-create-thing","provider":"testcloud","attempts":1,"idempotencyKey":"k","error":{"kind":"conflict","message":"exists","retryable":false,"violations":[],"providerCode":"ELB.1","providerMessage":"","httpStatus":409,"requestId":"r"}}`},
@@ -499,5 +501,39 @@ func TestSpecRequestType(t *testing.T) {
 	var o Operation = newTestOp()
 	if got, want := o.RequestType(), reflect.TypeFor[testReq](); got != want {
 		t.Errorf("RequestType() = %v, want %v", got, want)
+	}
+}
+
+// TestErrorWithCopies checks that the With methods change a copy only: the error they are
+// called on (perhaps held by a result or a log line already) stays as it was made.
+func TestErrorWithCopies(t *testing.T) {
+	cause := &Error{Kind: KindAuth, Message: "sig s3cret", ProviderMessage: "echo s3cret"}
+	hide := func(s string) string { return strings.ReplaceAll(s, "s3cret", "***") }
+	tests := []struct {
+		name  string
+		with  func(*Error) *Error
+		check func(*Error) bool
+	}{
+		{"attempts", func(e *Error) *Error { return e.WithAttempts(7) }, func(c *Error) bool { return c.Attempts == 7 }},
+		{"message", func(e *Error) *Error { return e.WithMessage("other") }, func(c *Error) bool { return c.Message == "other" }},
+		{"text", func(e *Error) *Error { return e.WithText(hide) }, func(c *Error) bool {
+			inner := c.Err.(*Error)
+			return c.Message == "denied ***" && c.ProviderMessage == "*** refused" &&
+				inner.Message == "sig ***" && inner.ProviderMessage == "echo ***"
+		}},
+	}
+	for _, tt := range tests {
+		e := &Error{Kind: KindAuth, Message: "denied s3cret", ProviderMessage: "s3cret refused", Attempts: 2, Err: cause}
+		before, causeBefore := *e, *cause
+		c := tt.with(e)
+		if c == e || !tt.check(c) {
+			t.Errorf("%s: got %+v, want a changed copy", tt.name, c)
+		}
+		if !reflect.DeepEqual(*e, before) || !reflect.DeepEqual(*cause, causeBefore) {
+			t.Errorf("%s: the original changed: %+v, cause %+v", tt.name, e, cause)
+		}
+		if c.Kind != e.Kind || c.Retryable != e.Retryable {
+			t.Errorf("%s: kind or retryable changed in the copy: %+v", tt.name, c)
+		}
 	}
 }

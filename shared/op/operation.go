@@ -27,8 +27,11 @@ type Operation interface {
 	// listing every violation (up to validate.MaxViolations, then how many more), or, when ctx
 	// ends first, of kind timeout.
 	Decode(ctx context.Context, raw []byte) (Request, error)
-	// Execute sends a request Decode returned.
-	Execute(ctx context.Context, req Request, call Call) (Outcome, error)
+	// Execute sends a request Decode returned. A successful Execute fills the provider's part
+	// of the Result (Status, which defaults to StatusCreated, ID, RequestID, Attempts,
+	// Response and, for StatusInProgress, ClientToken, RetryAfterSeconds and Request); Run
+	// fills the rest.
+	Execute(ctx context.Context, req Request, call Call) (Result, error)
 	// RequestType is the struct type Decode fills, for tools that build or describe requests
 	// from their fields (chatops reads the field types and JSON names from it).
 	RequestType() reflect.Type
@@ -83,23 +86,20 @@ type Call struct {
 	Repeat bool
 }
 
-// Outcome is what a successful Execute reports.
-type Outcome struct {
-	Status    Status // StatusCreated or StatusInProgress
-	ID        string
-	RequestID string
-	Attempts  int
-	Response  json.RawMessage
-	// For StatusInProgress.
-	ClientToken string
-	RetryAfter  time.Duration
-	Request     json.RawMessage
+// Run decodes, validates and executes one raw request, and never panics on bad input. It
+// remembers nothing between calls; Runner.Run with a Store does. It is for callers that only
+// answer: the request's Route is dropped (Runner.Run returns it).
+func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
+	res, _ := Runner{}.Run(ctx, o, raw, meta)
+	return res
 }
 
-// Run decodes, validates and executes one raw request, and never panics on bad input. It
-// remembers nothing between calls; Runner.Run with a Store does.
-func Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
-	return Runner{}.Run(ctx, o, raw, meta)
+// Route is where a result goes beside the invocation's answer. It comes from this delivery's
+// request and is never part of the result, so a stored result replayed to a later delivery
+// goes where that delivery asks.
+type Route struct {
+	// ReplyTo is the request's replyTo: where to post the final result, "" for nowhere.
+	ReplyTo string
 }
 
 // Runner runs operations. The zero value is ready to use.
@@ -149,10 +149,10 @@ func (r Runner) logger() *slog.Logger {
 
 // callContext is the context of the provider call: the caller's, ending Reserve before its
 // deadline when something must still happen after the call.
-func (r Runner) callContext(ctx context.Context, replyTo string) (context.Context, context.CancelFunc) {
+func (r Runner) callContext(ctx context.Context, route Route) (context.Context, context.CancelFunc) {
 	deadline, ok := ctx.Deadline()
 	_, inMemory := r.Store.(*MemoryStore)
-	after := r.Store != nil && !inMemory || replyTo != ""
+	after := r.Store != nil && !inMemory || route.ReplyTo != ""
 	reserve := orDefault(r.Reserve, DefaultReserve)
 	if !ok || !after || reserve == 0 {
 		return ctx, func() {}
@@ -172,15 +172,17 @@ func (r Runner) afterContext(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(detached, afterCallTimeout)
 }
 
-// Run decodes, validates and executes one raw request, and never panics on bad input.
+// Run decodes, validates and executes one raw request, and never panics on bad input. It
+// returns the result and where the request asked it to be sent (empty when the request
+// could not be read).
 //
 // The idempotency key is the request's idempotencyKey, else the trigger's message id, else
 // the Idempotency-Key header, else a hash of the request itself (without the common fields),
 // so that the same request re-sent is recognised as the same creation.
-func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Result {
+func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) (*Result, Route) {
 	req, err := o.Decode(ctx, raw)
 	if err != nil {
-		return Failure(o.Function(), o.Provider(), err)
+		return Failure(o.Function(), o.Provider(), err), Route{}
 	}
 	c := req.common()
 	key := firstNonEmpty(c.IdempotencyKey, meta.MessageID, meta.IdempotencyHeader)
@@ -188,25 +190,26 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) *Re
 	if key == "" {
 		key = hash
 	}
-	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key, ReplyTo: c.ReplyTo}
+	route := Route{ReplyTo: c.ReplyTo}
+	res := &Result{Function: o.Function(), Provider: o.Provider(), IdempotencyKey: key}
 	if c.DryRun {
 		res.OK, res.Status = true, StatusValidated
-		return res
+		return res, route
 	}
 	call := Call{IdempotencyKey: key, Repeat: meta.Delivery != 1}
 	if r.Store != nil {
-		return r.runOnce(ctx, o, req, call, res, hash)
+		return r.runOnce(ctx, o, req, call, route, res, hash), route
 	}
-	callCtx, cancel := r.callContext(ctx, c.ReplyTo)
+	callCtx, cancel := r.callContext(ctx, route)
 	defer cancel()
 	r.execute(callCtx, o, req, call, res)
-	return res
+	return res, route
 }
 
 // runOnce executes under the store's claim on the key: a completed key replays its result,
 // and only a creation that finished is remembered; anything else releases the key so the
 // next delivery runs again (a CTyun creation in progress resumes with its clientToken).
-func (r Runner) runOnce(ctx context.Context, o Operation, req Request, call Call, res *Result, hash string) *Result {
+func (r Runner) runOnce(ctx context.Context, o Operation, req Request, call Call, route Route, res *Result, hash string) *Result {
 	storeKey := o.Function() + "#" + res.IdempotencyKey
 	lease := time.Now().Add(15 * time.Minute)
 	if d, ok := ctx.Deadline(); ok {
@@ -219,10 +222,10 @@ func (r Runner) runOnce(ctx context.Context, o Operation, req Request, call Call
 	}
 	if prev != nil {
 		replay := *prev
-		replay.IdempotencyKey, replay.ReplyTo = res.IdempotencyKey, res.ReplyTo
+		replay.IdempotencyKey = res.IdempotencyKey
 		return &replay
 	}
-	callCtx, cancelCall := r.callContext(ctx, res.ReplyTo)
+	callCtx, cancelCall := r.callContext(ctx, route)
 	r.execute(callCtx, o, req, call, res)
 	cancelCall()
 	// The call's context may be spent; the store must still hear how it ended, within the
@@ -253,20 +256,12 @@ func (r Runner) execute(ctx context.Context, o Operation, req Request, call Call
 		res.Attempts = res.Error.Attempts
 		return
 	}
-	res.OK = true
-	res.Status = out.Status
-	if res.Status == "" {
-		res.Status = StatusCreated
+	// The operation answers for the provider's part only; what Run knows stays Run's.
+	out.OK, out.Function, out.Provider, out.IdempotencyKey, out.Error = true, res.Function, res.Provider, res.IdempotencyKey, nil
+	if out.Status == "" {
+		out.Status = StatusCreated
 	}
-	res.ID = out.ID
-	res.RequestID = out.RequestID
-	res.Attempts = out.Attempts
-	res.Response = out.Response
-	res.ClientToken = out.ClientToken
-	res.Request = out.Request
-	if out.RetryAfter > 0 {
-		res.RetryAfterSeconds = int((out.RetryAfter + time.Second - 1) / time.Second)
-	}
+	*res = out
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -309,14 +304,15 @@ func hashRequest(req Request) string {
 type Spec[R any, C any] struct {
 	FunctionName string
 	ProviderName string
-	// Connect builds the provider client from the environment. It runs once per process, on
-	// the first Execute; its error (an *Error of kind config) is every call's answer after.
-	Connect func() (C, error)
+	// Client builds the provider client, from the environment in a function (the provider's
+	// FromEnv). It runs once per process, on the first Execute; its error (an *Error of kind
+	// config) is every call's answer after.
+	Client func() (C, error)
 	// Validate checks every documented rule of r (types and unknown fields are already
 	// checked), recording each broken one into v with the field's JSON path.
 	Validate func(r *R, v *validate.Report)
-	// Call sends r with the client.
-	Call func(ctx context.Context, c C, r *R, call Call) (Outcome, error)
+	// Send sends r with the client.
+	Send func(ctx context.Context, c C, r *R, call Call) (Result, error)
 
 	once    sync.Once
 	client  C
@@ -367,20 +363,20 @@ func kindOfEnd(err error) Kind {
 }
 
 // Execute implements Operation.
-func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Outcome, error) {
+func (s *Spec[R, C]) Execute(ctx context.Context, req Request, call Call) (Result, error) {
 	s.once.Do(func() {
-		s.client, s.connErr = s.Connect()
+		s.client, s.connErr = s.Client()
 		var e *Error
 		if s.connErr != nil && !errors.As(s.connErr, &e) {
-			// A plain error from Connect is still a settings problem, not an outage: it must
+			// A plain error from Client is still a settings problem, not an outage: it must
 			// not be retried as unavailable forever.
 			s.connErr = Wrap(KindConfig, s.connErr, "")
 		}
 	})
 	if s.connErr != nil {
-		return Outcome{}, s.connErr
+		return Result{}, s.connErr
 	}
-	return s.Call(ctx, s.client, any(req).(*R), call) // Decode made it
+	return s.Send(ctx, s.client, any(req).(*R), call) // Decode made it
 }
 
 // MaxIdempotencyKey is the most characters a request's idempotencyKey may have.

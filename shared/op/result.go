@@ -3,6 +3,7 @@ package op
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/lbfn/lbfn/shared/validate"
 )
@@ -38,10 +39,15 @@ type Result struct {
 	Request           json.RawMessage `json:"request,omitempty"`
 
 	Error *Error `json:"error,omitempty"`
+}
 
-	// ReplyTo is the request's replyTo, for the trigger to post the result to; it is not
-	// part of the result.
-	ReplyTo string `json:"-"`
+// Seconds is d in whole seconds for RetryAfterSeconds, rounded up so that a retry is never
+// sooner than asked: any part of a second counts as one.
+func Seconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
 }
 
 // Failure returns the failed result for err.

@@ -14,13 +14,13 @@ func TestRunnerReplays(t *testing.T) {
 	o := newTestOp()
 	r := Runner{Store: &MemoryStore{}}
 	ctx := context.Background()
-	first := r.Run(ctx, o, []byte(`{"name":"a"}`), Meta{MessageID: "m-1"})
-	again := r.Run(ctx, o, []byte(`{"name":"a","replyTo":"https://chat.example/r"}`), Meta{MessageID: "m-1"})
+	first, _ := r.Run(ctx, o, []byte(`{"name":"a"}`), Meta{MessageID: "m-1"})
+	again, route := r.Run(ctx, o, []byte(`{"name":"a","replyTo":"https://chat.example/r"}`), Meta{MessageID: "m-1"})
 	if !first.OK || !again.OK || again.ID != first.ID || o.calls.Load() != 1 {
 		t.Fatalf("first %+v, again %+v, calls %d: want one call and the same id", first, again, o.calls.Load())
 	}
-	if again.ReplyTo != "https://chat.example/r" || again.IdempotencyKey != "m-1" {
-		t.Errorf("replay kept %q %q, want this delivery's replyTo and key", again.ReplyTo, again.IdempotencyKey)
+	if route.ReplyTo != "https://chat.example/r" || again.IdempotencyKey != "m-1" {
+		t.Errorf("replay kept %q %q, want this delivery's replyTo and key", route.ReplyTo, again.IdempotencyKey)
 	}
 	// Without a key, the request's hash is the key: an identical request is the same creation.
 	r.Run(ctx, o, []byte(`{"name":"b"}`), Meta{})
@@ -34,7 +34,7 @@ func TestRunnerKeyReused(t *testing.T) {
 	o := newTestOp()
 	r := Runner{Store: &MemoryStore{}}
 	r.Run(context.Background(), o, []byte(`{"name":"a","idempotencyKey":"k"}`), Meta{})
-	res := r.Run(context.Background(), o, []byte(`{"name":"other","idempotencyKey":"k"}`), Meta{})
+	res, _ := r.Run(context.Background(), o, []byte(`{"name":"other","idempotencyKey":"k"}`), Meta{})
 	e := res.Err()
 	if e == nil || e.Kind != KindValidation || len(e.Violations) != 1 || e.Violations[0].Field != "idempotencyKey" {
 		t.Fatalf("result %+v: want a validation failure on idempotencyKey", res)
@@ -49,12 +49,12 @@ func TestRunnerKeyReused(t *testing.T) {
 func TestRunnerForgetsUnfinished(t *testing.T) {
 	tests := []struct {
 		name    string
-		outcome Outcome
+		outcome Result
 		err     error
 	}{
-		{"retryable failure", Outcome{}, Errorf(KindUnavailable, "503")},
-		{"permanent failure", Outcome{}, Errorf(KindConflict, "exists")},
-		{"in progress", Outcome{Status: StatusInProgress, ClientToken: "tok"}, nil},
+		{"retryable failure", Result{}, Errorf(KindUnavailable, "503")},
+		{"permanent failure", Result{}, Errorf(KindConflict, "exists")},
+		{"in progress", Result{Status: StatusInProgress, ClientToken: "tok"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +75,7 @@ func TestRunnerDryRunBypassesStore(t *testing.T) {
 	s := &MemoryStore{}
 	r := Runner{Store: s}
 	r.Run(context.Background(), o, []byte(`{"name":"a","dryRun":true}`), Meta{MessageID: "m"})
-	res := r.Run(context.Background(), o, []byte(`{"name":"a"}`), Meta{MessageID: "m"})
+	res, _ := r.Run(context.Background(), o, []byte(`{"name":"a"}`), Meta{MessageID: "m"})
 	if !res.OK || res.Status != StatusCreated || o.calls.Load() != 1 {
 		t.Errorf("result %+v, calls %d: a dry run must not claim the key", res, o.calls.Load())
 	}

@@ -51,7 +51,7 @@ func TestPost(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	res := &op.Result{OK: true, Function: "jdcloud-create-backend", Provider: "jdcloud", Status: op.StatusCreated, ID: "backend-1", ReplyTo: srv.URL}
+	res := &op.Result{OK: true, Function: "jdcloud-create-backend", Provider: "jdcloud", Status: op.StatusCreated, ID: "backend-1"}
 	if err := (reply.Poster{}).Post(context.Background(), srv.URL, res); err != nil {
 		t.Fatal(err)
 	}

@@ -52,11 +52,11 @@ func newFakeOp() (op.Operation, *fakeClient) {
 	return &op.Spec[fakeRequest, *fakeClient]{
 		FunctionName: "fake-create-thing",
 		ProviderName: "fakecloud",
-		Connect:      func() (*fakeClient, error) { return c, nil },
+		Client:       func() (*fakeClient, error) { return c, nil },
 		Validate: func(r *fakeRequest, v *validate.Report) {
 			v.RequiredString("name", &r.Name)
 		},
-		Call: func(ctx context.Context, c *fakeClient, r *fakeRequest, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, c *fakeClient, r *fakeRequest, call op.Call) (op.Result, error) {
 			c.calls.Add(1)
 			c.mu.Lock()
 			c.keys = append(c.keys, call.IdempotencyKey)
@@ -78,19 +78,19 @@ func newFakeOp() (op.Operation, *fakeClient) {
 			}
 			switch r.Outcome {
 			case "":
-				return op.Outcome{Status: op.StatusCreated, ID: "id-" + r.Name, RequestID: "req-1", Attempts: 1,
+				return op.Result{Status: op.StatusCreated, ID: "id-" + r.Name, RequestID: "req-1", Attempts: 1,
 					Response: json.RawMessage(`{"id":"id-` + r.Name + `"}`)}, nil
 			case "in_progress":
 				after := 5 * time.Second
 				if r.RetryAfterS != 0 {
 					after = time.Duration(max(r.RetryAfterS, 0)) * time.Second
 				}
-				return op.Outcome{Status: op.StatusInProgress, Attempts: 1, ClientToken: "tok-" + call.IdempotencyKey,
-					RetryAfter: after, Request: json.RawMessage(`{"name":"` + r.Name + `","outcome":"in_progress"}`)}, nil
+				return op.Result{Status: op.StatusInProgress, Attempts: 1, ClientToken: "tok-" + call.IdempotencyKey,
+					RetryAfterSeconds: op.Seconds(after), Request: json.RawMessage(`{"name":"` + r.Name + `","outcome":"in_progress"}`)}, nil
 			case "panic":
 				panic("fake panic")
 			}
-			return op.Outcome{}, &op.Error{Kind: op.Kind(r.Outcome), Message: "fake " + r.Outcome,
+			return op.Result{}, &op.Error{Kind: op.Kind(r.Outcome), Message: "fake " + r.Outcome,
 				Retryable: op.Kind(r.Outcome).Retryable(), Attempts: 2}
 		},
 	}, c

@@ -248,12 +248,12 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 		}
 		h.logOutcome(ctx, meta, res, time.Since(start))
 	}()
-	res = op.Runner{Store: h.opts.Store, Margin: h.opts.DeadlineMargin, Logger: h.log}.Run(ctx, h.op, raw, meta)
-	if res.ReplyTo != "" && reply.Final(res) {
+	res, route := op.Runner{Store: h.opts.Store, Margin: h.opts.DeadlineMargin, Logger: h.log}.Run(ctx, h.op, raw, meta)
+	if route.ReplyTo != "" && reply.Final(res) {
 		// The reply is a courtesy to whoever asked (a chat); the outcome stands whether or not
 		// it arrives, so a failed post is logged, not retried by redelivery. It runs in the
 		// time the Runner reserved after the call, and gives up at deadline − its margin.
-		if err := h.opts.Replier.Post(ctx, res.ReplyTo, res); err != nil {
+		if err := h.opts.Replier.Post(ctx, route.ReplyTo, res); err != nil {
 			h.log.WarnContext(ctx, "could not post the result to replyTo",
 				"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())
 		}

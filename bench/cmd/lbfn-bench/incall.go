@@ -122,7 +122,7 @@ func runOp(o op.Operation, raw []byte) func() error {
 }
 
 // setEnv sets the variables of env ("NAME=value") in this process, for the operations'
-// Connect.
+// Client (their FromEnv).
 func setEnv(env []string) {
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")

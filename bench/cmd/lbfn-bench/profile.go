@@ -33,7 +33,7 @@ func profileInvoke(root, url, tmp string, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f := lambdafn.New(huaweicloud.NewCreateMasterSlavePool(huaweicloud.Connect), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	f := lambdafn.New(huaweicloud.NewCreateMasterSlavePool(huaweicloud.FromEnv), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	evs := make([][]byte, n+n/10)
 	for i := range evs {
 		evs[i] = src.next()

@@ -203,10 +203,10 @@ func thingOp[R any](name string, rules func(r *R, v *validate.Report)) op.Operat
 	return &op.Spec[R, struct{}]{
 		FunctionName: name,
 		ProviderName: "testcloud",
-		Connect:      func() (struct{}, error) { return struct{}{}, nil },
+		Client:       func() (struct{}, error) { return struct{}{}, nil },
 		Validate:     rules,
-		Call: func(context.Context, struct{}, *R, op.Call) (op.Outcome, error) {
-			return op.Outcome{}, errors.New("not called")
+		Send: func(context.Context, struct{}, *R, op.Call) (op.Result, error) {
+			return op.Result{}, errors.New("not called")
 		},
 	}
 }

@@ -73,10 +73,10 @@ type exotic struct {
 func exoticOp() op.Operation {
 	return &op.Spec[exotic, struct{}]{
 		FunctionName: "test-exotic", ProviderName: "testcloud",
-		Connect:  func() (struct{}, error) { return struct{}{}, nil },
+		Client:   func() (struct{}, error) { return struct{}{}, nil },
 		Validate: func(*exotic, *validate.Report) {},
-		Call: func(context.Context, struct{}, *exotic, op.Call) (op.Outcome, error) {
-			return op.Outcome{}, errors.New("not called")
+		Send: func(context.Context, struct{}, *exotic, op.Call) (op.Result, error) {
+			return op.Result{}, errors.New("not called")
 		},
 	}
 }

@@ -28,28 +28,28 @@ func main() {
 	lambdafn.Start(&op.Spec[request, client]{
 		FunctionName: "fake-create-thing",
 		ProviderName: "fakecloud",
-		Connect: func() (client, error) {
+		Client: func() (client, error) {
 			if os.Getenv("FAKE_KEY") == "" {
 				return client{}, op.Errorf(op.KindConfig, "FAKE_KEY is not set")
 			}
 			return client{}, nil
 		},
 		Validate: func(r *request, v *validate.Report) { v.RequiredString("name", &r.Name) },
-		Call: func(ctx context.Context, _ client, r *request, call op.Call) (op.Outcome, error) {
+		Send: func(ctx context.Context, _ client, r *request, call op.Call) (op.Result, error) {
 			switch r.Outcome {
 			case "":
-				return op.Outcome{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
+				return op.Result{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
 			case "in_progress":
-				return op.Outcome{Status: op.StatusInProgress, ClientToken: call.IdempotencyKey, RetryAfter: time.Second,
+				return op.Result{Status: op.StatusInProgress, ClientToken: call.IdempotencyKey, RetryAfterSeconds: 1,
 					Request: json.RawMessage(`{"name":"` + r.Name + `"}`)}, nil
 			case "exit":
 				os.Exit(3)
 			case "slow":
 				slog.InfoContext(ctx, "fake call started", "name", r.Name)
 				time.Sleep(time.Duration(r.SleepMs) * time.Millisecond)
-				return op.Outcome{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
+				return op.Result{Status: op.StatusCreated, ID: "id-" + r.Name, Attempts: 1, Response: json.RawMessage(`{}`)}, nil
 			}
-			return op.Outcome{}, op.Errorf(op.Kind(r.Outcome), "fake %s", r.Outcome)
+			return op.Result{}, op.Errorf(op.Kind(r.Outcome), "fake %s", r.Outcome)
 		},
 	})
 }
