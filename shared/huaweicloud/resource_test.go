@@ -209,7 +209,7 @@ func TestResourceListener(t *testing.T) {
 		{name: "repeat adopts the earlier one", raw: web, delivery: 2, existing: []testListener{sameWeb},
 			methods: "GET", listeners: 1, adopted: "listener-a"},
 		{name: "repeat creates when absent", raw: web, delivery: 2, methods: "GET POST", listeners: 1},
-		{name: "uncounted delivery looks first", raw: web, existing: []testListener{sameWeb}, methods: "GET", listeners: 1, adopted: "listener-a"},
+		{name: "uncounted delivery creates without looking", raw: web, existing: []testListener{sameWeb}, methods: "POST", listeners: 2},
 		{name: "answer lost: found by name", raw: web, delivery: 1, faults: []fault{lost}, methods: "POST GET", listeners: 1, adopted: "listener-a"},
 		{name: "create unanswered: sent once more", raw: web, delivery: 1, faults: []fault{drop}, methods: "POST GET POST", listeners: 1},
 		{name: "lookup's answer lost: asked again", raw: web, delivery: 1, faults: []fault{lost, drop, lost},

@@ -79,10 +79,11 @@ type Call struct {
 	// IdempotencyKey is the resolved key: never empty.
 	IdempotencyKey string
 	// Repeat says this creation may have been sent before, so a provider call without an
-	// idempotency token looks for the resource before creating it. It is false only when the
-	// event source says this is its first delivery (Meta.Delivery 1), the common case of a
-	// queue, which then costs nothing extra; a source that does not count deliveries (an
-	// HTTP client's retry, a Step Functions retry) cannot tell a repeat from a first try.
+	// idempotency token looks for the resource before creating it. It is true only when the
+	// event source says this is not its first delivery (Meta.Delivery above 1), so the common
+	// path costs nothing extra and a caller's distinct creations stay distinct. A source that
+	// does not count deliveries (an HTTP client's retry, a Step Functions retry) is not
+	// looked up first: the idempotency store is what keeps those single.
 	Repeat bool
 }
 
@@ -196,7 +197,7 @@ func (r Runner) Run(ctx context.Context, o Operation, raw []byte, meta Meta) (*R
 		res.OK, res.Status = true, StatusValidated
 		return res, route
 	}
-	call := Call{IdempotencyKey: key, Repeat: meta.Delivery != 1}
+	call := Call{IdempotencyKey: key, Repeat: meta.Delivery > 1}
 	if r.Store != nil {
 		return r.runOnce(ctx, o, req, call, route, res, hash), route
 	}

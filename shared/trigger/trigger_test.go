@@ -698,14 +698,14 @@ func BenchmarkDetect(b *testing.B) {
 }
 
 // SQS's receive count tells the operation whether an earlier delivery, in whatever process,
-// may have sent the creation already: only a count of 1 says it is the first; without a
-// readable count, it may be a repeat.
+// may have sent the creation already: a count above 1 says it may have; a count of 1, or none
+// readable (SQS always sends one), is taken as the first delivery.
 func TestSQSReceiveCountMeansRepeat(t *testing.T) {
 	tests := []struct {
 		count string
 		want  bool
 	}{
-		{"1", false}, {"2", true}, {"17", true}, {"", true}, {"x", true}, {"-3", true},
+		{"1", false}, {"2", true}, {"17", true}, {"", false}, {"x", false}, {"-3", false},
 	}
 	for _, tt := range tests {
 		t.Run("count "+tt.count, func(t *testing.T) {
