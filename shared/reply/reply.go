@@ -41,8 +41,9 @@ type Poster struct {
 	Margin time.Duration
 }
 
-// DefaultMargin is the default of Poster.Margin, the default of LBFN_DEADLINE_MARGIN.
-const DefaultMargin = 500 * time.Millisecond
+// DefaultMargin is the default of Poster.Margin: the one default of LBFN_DEADLINE_MARGIN,
+// which the runner keeps free too.
+const DefaultMargin = op.DefaultMargin
 
 // transport is shared by every Poster, so connections are reused across posts.
 var transport = egress.Transport()
