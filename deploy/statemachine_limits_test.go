@@ -35,7 +35,7 @@ func pollerPolicy(t *testing.T, tpl template) step.Policy {
 	t.Helper()
 	vars := obj(at(tpl.props(logicalID("ctyun-create-policy")), "Environment", "Variables"))
 	for _, name := range []string{"LBFN_CTYUN_POLL_FIRST", "LBFN_CTYUN_POLL_MAX", "LBFN_CTYUN_MAX_POLLS",
-		"LBFN_DEADLINE_MARGIN", "LBFN_HTTP_TIMEOUT", "LBFN_MAX_ATTEMPTS"} {
+		"LBFN_HTTP_TIMEOUT", "LBFN_MAX_ATTEMPTS"} {
 		t.Setenv(name, "") // restored after the test
 		if v, ok := vars[name]; ok {
 			s, isString := v.(string)

@@ -62,7 +62,9 @@ type setup struct {
 	// timeout bounds one Pub/Sub delivery (LBFN_REQUEST_TIMEOUT), so a long CTyun creation
 	// answers in_progress before the platform's own timeout ends the instance's request.
 	timeout time.Duration
-	// runner runs each Pub/Sub delivery: the store, and the margin kept before the deadline.
+	// margin is kept free before a delivery's deadline to answer in (LBFN_DEADLINE_MARGIN).
+	margin time.Duration
+	// runner runs each Pub/Sub delivery with the store.
 	runner op.Runner
 	// replier posts final results to replyTo.
 	replier reply.Poster
@@ -91,10 +93,11 @@ func (f *Function) setup() *setup {
 		return &setup{http: trigger.NewHTTPHandler(broken, trigger.Options{Logger: f.log}), run: broken, runner: op.Runner{Logger: f.log}}
 	}
 	opts.Logger = f.log
-	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, timeout: opts.RequestTimeout,
-		runner: op.Runner{Store: opts.Store, Margin: opts.DeadlineMargin, Logger: f.log}, replier: opts.Replier}
+	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, timeout: opts.RequestTimeout, margin: opts.DeadlineMargin,
+		runner: op.Runner{Store: opts.Store, Logger: f.log}, replier: opts.Replier}
 	if topic != nil { // a nil *Topic in the interface would not compare equal to nil
 		s.topic = topic
+		s.runner.FollowUp = true // a permanent failure is published after the call
 	}
 	f.ready = s
 	return s

@@ -60,6 +60,8 @@ func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 	}
+	ctx, cancel := op.Invocation(ctx, s.margin)
+	defer cancel()
 	var msg pushMessage
 	if err := json.Unmarshal(e.Data(), &msg); err != nil || msg.Message.Data == nil {
 		// Not a Pub/Sub message at all: it will never succeed, so it is kept, not retried.

@@ -86,6 +86,22 @@ func TestPubSubRequestTimeout(t *testing.T) {
 	}
 }
 
+// TestPubSubDeadlineMargin: the call of a delivery ends LBFN_DEADLINE_MARGIN before the
+// platform's deadline, kept once, and DefaultReserve earlier still for the failure topic's
+// publish that may follow it.
+func TestPubSubDeadlineMargin(t *testing.T) {
+	t.Setenv("LBFN_DEADLINE_MARGIN", "2s")
+	var deadline time.Time
+	fn := gcp.NewFunction(boundsOp(&deadline), slog.New(slog.DiscardHandler))
+	platform := time.Now().Add(20 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), platform)
+	defer cancel()
+	_ = fn.HandlePubSub(ctx, pubsubEvent(t, `{"outcome":"in_progress"}`))
+	if want := platform.Add(-2*time.Second - op.DefaultReserve); !deadline.Equal(want) {
+		t.Errorf("the call's deadline is %v before the platform's, want %v", platform.Sub(deadline), platform.Sub(want))
+	}
+}
+
 // TestPubSubRetryErrorIsShort: the error returned to the framework, which prints it as a
 // format string, is one short line without '%' and without the request (nor its replyTo);
 // the details are logged as one structured line instead.

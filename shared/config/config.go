@@ -124,9 +124,7 @@ type Transport struct {
 	InitialInterval time.Duration `envconfig:"LBFN_RETRY_INITIAL_INTERVAL" default:"200ms"`
 	MaxInterval     time.Duration `envconfig:"LBFN_RETRY_MAX_INTERVAL" default:"5s"`
 	MaxRetryAfter   time.Duration `envconfig:"LBFN_MAX_RETRY_AFTER" default:"30s"`
-	// DeadlineMargin is kept free before an invocation's deadline to answer in.
-	DeadlineMargin time.Duration `envconfig:"LBFN_DEADLINE_MARGIN" default:"500ms"`
-	UserAgent      string        `envconfig:"LBFN_USER_AGENT" default:"lbfn/1.0"`
+	UserAgent       string        `envconfig:"LBFN_USER_AGENT" default:"lbfn/1.0"`
 }
 
 // LoadTransport reads the transport settings.
@@ -152,7 +150,6 @@ func (t Transport) Client(ambiguous bool) *httpx.Client {
 			InitialInterval: t.InitialInterval,
 			MaxInterval:     t.MaxInterval,
 			MaxRetryAfter:   t.MaxRetryAfter,
-			Margin:          t.DeadlineMargin,
 			RetryAmbiguous:  ambiguous,
 		},
 	}

@@ -146,7 +146,7 @@ func TestEndpoint(t *testing.T) {
 }
 
 var transportVars = []string{"LBFN_HTTP_TIMEOUT", "LBFN_MAX_ATTEMPTS", "LBFN_RETRY_INITIAL_INTERVAL",
-	"LBFN_RETRY_MAX_INTERVAL", "LBFN_MAX_RETRY_AFTER", "LBFN_DEADLINE_MARGIN", "LBFN_USER_AGENT"}
+	"LBFN_RETRY_MAX_INTERVAL", "LBFN_MAX_RETRY_AFTER", "LBFN_USER_AGENT"}
 
 func TestLoadTransportDefaults(t *testing.T) {
 	for _, name := range transportVars {
@@ -157,14 +157,14 @@ func TestLoadTransportDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Transport{Timeout: 10 * time.Second, MaxAttempts: 4, InitialInterval: 200 * time.Millisecond,
-		MaxInterval: 5 * time.Second, MaxRetryAfter: 30 * time.Second, DeadlineMargin: 500 * time.Millisecond, UserAgent: "lbfn/1.0"}
+		MaxInterval: 5 * time.Second, MaxRetryAfter: 30 * time.Second, UserAgent: "lbfn/1.0"}
 	if tr != want {
 		t.Errorf("defaults %+v, want %+v", tr, want)
 	}
 	c := tr.Client(true)
 	if c.HTTP.Timeout != 10*time.Second || c.UserAgent != "lbfn/1.0" || !c.Policy.RetryAmbiguous ||
 		c.Policy.MaxAttempts != 4 || c.Policy.InitialInterval != 200*time.Millisecond || c.Policy.MaxInterval != 5*time.Second ||
-		c.Policy.MaxRetryAfter != 30*time.Second || c.Policy.Margin != 500*time.Millisecond {
+		c.Policy.MaxRetryAfter != 30*time.Second {
 		t.Errorf("Client(true) = %+v %+v", c, c.Policy)
 	}
 	if tr.Client(false).Policy.RetryAmbiguous {
@@ -174,7 +174,7 @@ func TestLoadTransportDefaults(t *testing.T) {
 
 func TestLoadTransportOverrides(t *testing.T) {
 	env := map[string]string{"LBFN_HTTP_TIMEOUT": "3s", "LBFN_MAX_ATTEMPTS": "7", "LBFN_RETRY_INITIAL_INTERVAL": "10ms",
-		"LBFN_RETRY_MAX_INTERVAL": "1s", "LBFN_MAX_RETRY_AFTER": "2m", "LBFN_DEADLINE_MARGIN": "0s", "LBFN_USER_AGENT": "me/2"}
+		"LBFN_RETRY_MAX_INTERVAL": "1s", "LBFN_MAX_RETRY_AFTER": "2m", "LBFN_USER_AGENT": "me/2"}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -183,7 +183,7 @@ func TestLoadTransportOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Transport{Timeout: 3 * time.Second, MaxAttempts: 7, InitialInterval: 10 * time.Millisecond,
-		MaxInterval: time.Second, MaxRetryAfter: 2 * time.Minute, DeadlineMargin: 0, UserAgent: "me/2"}
+		MaxInterval: time.Second, MaxRetryAfter: 2 * time.Minute, UserAgent: "me/2"}
 	if tr != want {
 		t.Errorf("overrides %+v, want %+v", tr, want)
 	}
@@ -195,7 +195,6 @@ func TestLoadTransportErrors(t *testing.T) {
 		{"LBFN_MAX_ATTEMPTS", "-2", "LBFN_MAX_ATTEMPTS must be at least 1, got -2"},
 		{"LBFN_MAX_ATTEMPTS", "four", `LBFN_MAX_ATTEMPTS: cannot parse "four" as int`},
 		{"LBFN_HTTP_TIMEOUT", "10", `LBFN_HTTP_TIMEOUT: cannot parse "10" as time.Duration`},
-		{"LBFN_DEADLINE_MARGIN", "1 minute", `LBFN_DEADLINE_MARGIN: cannot parse "1 minute" as time.Duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

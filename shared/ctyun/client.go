@@ -24,10 +24,10 @@ type Config struct {
 	// Endpoint is the ELB base URL; default DefaultEndpoint. Plain http only for loopback.
 	Endpoint string
 	// HTTP sends each request (with its own retries of 429, 5xx and lost connections);
-	// default a client with httpx's default policy. Its deadline margin is not used: Poll's is.
+	// default a client with httpx's default policy.
 	HTTP *httpx.Client
 	// Poll paces the re-sends until CTyun says done; zero fields take step.DefaultPolicy's
-	// values, except Jitter and Margin, whose zero means none.
+	// values, except Jitter, whose zero means none.
 	Poll step.Policy
 	// Now is the signer's clock; default time.Now.
 	Now func() time.Time
@@ -69,10 +69,8 @@ func NewClient(cfg Config) (*Client, error) {
 		h = *cfg.HTTP
 	}
 	// Re-sending is always safe here: the clientToken makes CTyun answer a repeat with the
-	// progress of the one creation. The step loop keeps the margin before the deadline, so
-	// the transport may use all the time a step is given.
+	// progress of the one creation.
 	h.Policy.RetryAmbiguous = true
-	h.Policy.Margin = 0
 	if h.UserAgent == "" {
 		h.UserAgent = "lbfn/1.0" // CTyun's risk control flags requests without one
 	}
@@ -101,8 +99,7 @@ type pollEnv struct {
 // PollFromEnv returns the poll cadence the environment sets: LBFN_CTYUN_POLL_FIRST, the first
 // wait; LBFN_CTYUN_POLL_MAX, the longest (so the longest retryAfterSeconds an in_progress
 // result carries, which the Step Functions job-poller's limits are derived from);
-// LBFN_CTYUN_MAX_POLLS, the most requests per invocation; and the LBFN_DEADLINE_MARGIN kept
-// free before the invocation's deadline.
+// LBFN_CTYUN_MAX_POLLS, the most requests per invocation.
 func PollFromEnv() (step.Policy, error) {
 	var e pollEnv
 	if err := config.Load(&e); err != nil {
@@ -116,12 +113,8 @@ func PollFromEnv() (step.Policy, error) {
 	case e.MaxPolls < 1:
 		return step.Policy{}, op.Errorf(op.KindConfig, "LBFN_CTYUN_MAX_POLLS must be at least 1, got %d", e.MaxPolls)
 	}
-	t, err := config.LoadTransport()
-	if err != nil {
-		return step.Policy{}, err
-	}
 	poll := step.DefaultPolicy
-	poll.First, poll.Cap, poll.MaxSteps, poll.Margin = e.PollFirst, e.PollMax, e.MaxPolls, t.DeadlineMargin
+	poll.First, poll.Cap, poll.MaxSteps = e.PollFirst, e.PollMax, e.MaxPolls
 	return poll, nil
 }
 

@@ -23,7 +23,7 @@ import (
 
 // fastPoll is the default cadence scaled down a thousandfold, so tests take milliseconds.
 var fastPoll = step.Policy{First: time.Millisecond, Growth: 1.5, Cap: 5 * time.Millisecond, Jitter: 0.2,
-	MaxSteps: 100, Margin: 20 * time.Millisecond}
+	MaxSteps: 100}
 
 // fastHTTP retries transport failures quickly.
 var fastHTTP = &httpx.Client{Policy: httpx.Policy{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}}
@@ -177,15 +177,17 @@ func TestFailure900SentOnce(t *testing.T) {
 // sending that request again continues the same creation to its end.
 func TestDeadlineThenResume(t *testing.T) {
 	// The first invocation polls for 300ms, far short of the emulator's 2s, then has a margin
-	// far longer than answering takes on a loaded machine; the second has polls enough at the
-	// millisecond cadence to outlast the 2s.
+	// (kept as every entry point keeps it, op.Invocation) far longer than answering takes on a
+	// loaded machine; the second has polls enough at the millisecond cadence to outlast the 2s.
 	const margin, polling = 10 * time.Second, 300 * time.Millisecond
 	emu, o := setup(t, emulator.Options{CTyunDoneAfter: 2 * time.Second}, func(c *ctyun.Config) {
-		c.Poll.MaxSteps, c.Poll.Margin = 100000, margin
+		c.Poll.MaxSteps = 100000
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), margin+polling)
+	invocation, cancel := context.WithTimeout(context.Background(), margin+polling)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
+	deadline, _ := invocation.Deadline()
+	ctx, cancelWork := op.Invocation(invocation, margin)
+	defer cancelWork()
 	first := op.Run(ctx, o, []byte(validRequest), op.Meta{Trigger: "sqs", MessageID: "msg-7"})
 	if !time.Now().Before(deadline) {
 		t.Errorf("answered %v after the deadline", time.Since(deadline))
@@ -223,14 +225,15 @@ func TestDeadlineThenResume(t *testing.T) {
 	}
 }
 
-// No time at all before the margin: nothing is sent and the answer says to try again.
+// No time at all (an invocation that arrives with less time than its margin): nothing is
+// sent, and the answer is a retryable timeout, so the event source delivers it again.
 func TestNoTimeLeft(t *testing.T) {
 	emu, o := setup(t, emulator.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
 	defer cancel()
 	res := op.Run(ctx, o, []byte(validRequest), op.Meta{MessageID: "m"})
-	if !res.OK || res.Status != op.StatusInProgress || res.Attempts != 0 || emu.RequestCount("") != 0 {
-		t.Errorf("result %+v after %d requests, want in_progress without a request", res, emu.RequestCount(""))
+	if e := res.Err(); res.OK || e.Kind != op.KindTimeout || !e.Retryable || res.Attempts != 0 || emu.RequestCount("") != 0 {
+		t.Errorf("result %+v after %d requests, want a retryable timeout without a request", res, emu.RequestCount(""))
 	}
 }
 

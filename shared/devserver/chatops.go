@@ -25,6 +25,7 @@ const maxDeliveries = 5
 type localQueue struct {
 	handlers map[string]*trigger.Handler
 	timeout  time.Duration
+	margin   time.Duration // kept free to answer in, as on Lambda (op.Invocation)
 	log      *slog.Logger
 
 	base   context.Context
@@ -33,7 +34,7 @@ type localQueue struct {
 }
 
 func newLocalQueue(ops []op.Operation, opts trigger.Options, log *slog.Logger) *localQueue {
-	q := &localQueue{handlers: map[string]*trigger.Handler{}, timeout: opts.RequestTimeout, log: log}
+	q := &localQueue{handlers: map[string]*trigger.Handler{}, timeout: opts.RequestTimeout, margin: opts.DeadlineMargin, log: log}
 	if q.timeout <= 0 {
 		q.timeout = time.Minute
 	}
@@ -58,9 +59,11 @@ func (q *localQueue) Enqueue(_ context.Context, function string, request []byte,
 func (q *localQueue) deliver(h *trigger.Handler, function string, request []byte, jobID string) {
 	defer q.wg.Done()
 	for delivery := 1; ; delivery++ {
-		ctx, cancel := context.WithTimeout(q.base, q.timeout)
+		timed, cancelTimeout := context.WithTimeout(q.base, q.timeout)
+		ctx, cancel := op.Invocation(timed, q.margin)
 		answer, err := h.Handle(ctx, request) // a direct invoke: the request is the event
 		cancel()
+		cancelTimeout()
 		res, _ := answer.(*op.Result)
 		if err != nil {
 			res = trigger.InvokeErrorResult(err)

@@ -35,10 +35,6 @@ type Policy struct {
 	// MaxRetryAfter is the longest Retry-After honoured; a longer one ends the call (the
 	// failure is still retryable by the caller). Default 30s.
 	MaxRetryAfter time.Duration
-	// Margin is kept free before the context deadline so the caller can still answer: no
-	// attempt starts, no backoff sleeps, and no attempt waits for its answer into it.
-	// Default 0.
-	Margin time.Duration
 	// RetryAmbiguous allows a retry after the request was written but no answer came, which
 	// is safe only when the provider deduplicates (a client token) or the caller reconciles a
 	// duplicate (a name conflict looked up afterwards).
@@ -184,20 +180,14 @@ func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Ret
 	opts := []backoff.RetryOption{backoff.WithBackOff(b), backoff.WithMaxTries(uint(p.MaxAttempts))}
 	if deadline, ok := ctx.Deadline(); ok {
 		// The library stops when the next wait would cross MaxElapsedTime: that keeps every
-		// sleep, Retry-After included, out of the margin before the deadline.
-		budget := time.Until(deadline) - p.Margin
+		// sleep, Retry-After included, before the deadline. The caller's context already ends
+		// early enough for it to answer (see op.Invocation), so no margin is kept here.
+		budget := time.Until(deadline)
 		if budget <= 0 {
 			return nil, &op.Error{Kind: op.KindTimeout, Retryable: true,
 				Message: "no time left before the deadline to call the provider"}
 		}
 		opts = append(opts, backoff.WithMaxElapsedTime(budget))
-		if p.Margin > 0 {
-			// An attempt still waiting for its answer at the margin gives up too, so the
-			// caller has the margin to answer rather than being cut off mid-call.
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-p.Margin))
-			defer cancel()
-		}
 	}
 
 	var attempts int // requests handed to the transport

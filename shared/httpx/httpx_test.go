@@ -247,24 +247,20 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+// Retries stop at the caller's deadline: no backoff sleeps past it, so a provider answering
+// 503 for ever is given up on after the attempts that fit, not after MaxAttempts.
 func TestDeadlineRespected(t *testing.T) {
 	s := &script{statuses: make([]int, 1000)}
 	for i := range s.statuses {
 		s.statuses[i] = 503
 	}
-	// 300ms of retries, then a margin far longer than giving up takes on a loaded machine:
-	// the test checks what Do did, never how fast.
-	const margin = 10 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), margin+300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	p := Policy{MaxAttempts: 1000, InitialInterval: 20 * time.Millisecond, MaxInterval: 40 * time.Millisecond, Jitter: -1, Margin: margin}
+	p := Policy{MaxAttempts: 1000, InitialInterval: 20 * time.Millisecond, MaxInterval: 40 * time.Millisecond, Jitter: -1}
 	resp, err := (&Client{Policy: p}).Do(ctx, post(serve(t, s)), nil, nil)
-	if ctx.Err() != nil {
-		t.Fatal("Do slept into the margin: the caller's deadline passed")
-	}
 	if err != nil {
-		// On a slow machine the last attempt may still be waiting at the margin, and give up.
-		if e := opError(t, resp, err); e.Kind != op.KindTimeout || e.Attempts < 2 {
+		// On a slow machine the last attempt may still be waiting at the deadline, and give up.
+		if e := opError(t, resp, err); e.Kind != op.KindTimeout || e.Attempts < 2 || e.Attempts >= 1000 {
 			t.Fatalf("Do = %+v, want the last 503 or a timeout after several attempts", e)
 		}
 		return
@@ -274,28 +270,20 @@ func TestDeadlineRespected(t *testing.T) {
 	}
 }
 
-func TestDeadlineInsideMargin(t *testing.T) {
+// A deadline already past sends nothing and is a retryable timeout.
+func TestDeadlinePast(t *testing.T) {
 	s := &script{}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	p := fast(4)
-	p.Margin = time.Second
-	resp, err := (&Client{Policy: p}).Do(ctx, post(serve(t, s)), nil, nil)
-	e := opError(t, resp, err)
-	if e.Kind != op.KindTimeout || !e.Retryable || e.Attempts != 0 || s.count() != 0 {
-		t.Errorf("deadline inside the margin: %+v after %d requests", e, s.count())
-	}
-	// So does a deadline already past.
-	past, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel2()
-	_, err = (&Client{Policy: fast(4)}).Do(past, post(serve(t, s)), nil, nil)
-	if e := opError(t, nil, err); e.Kind != op.KindTimeout || s.count() != 0 {
+	resp, err := (&Client{Policy: fast(4)}).Do(past, post(serve(t, s)), nil, nil)
+	if e := opError(t, resp, err); e.Kind != op.KindTimeout || !e.Retryable || e.Attempts != 0 || s.count() != 0 {
 		t.Errorf("past deadline: %+v after %d requests", e, s.count())
 	}
 }
 
-// A provider that never answers must not keep the caller past deadline − margin.
-func TestHungProviderLeavesMargin(t *testing.T) {
+// A provider that never answers is given up on at the caller's deadline: a retryable timeout,
+// ambiguous since the request was written.
+func TestHungProviderEndsAtDeadline(t *testing.T) {
 	release := make(chan struct{})
 	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body)
@@ -305,17 +293,11 @@ func TestHungProviderLeavesMargin(t *testing.T) {
 		}
 	}))
 	defer close(release)
-	// The attempt waits a second, then the margin is far longer than giving up takes.
-	ctx, cancel := context.WithTimeout(context.Background(), 11*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	p := fast(4)
-	p.Margin = 10 * time.Second
-	resp, err := (&Client{Policy: p}).Do(ctx, post(url), nil, nil)
-	if ctx.Err() != nil {
-		t.Error("Do waited for the answer into the margin")
-	}
+	resp, err := (&Client{Policy: fast(4)}).Do(ctx, post(url), nil, nil)
 	e := opError(t, resp, err)
-	if e.Kind != op.KindTimeout || e.Attempts != 1 || !Ambiguous(err) {
+	if e.Kind != op.KindTimeout || !e.Retryable || e.Attempts != 1 || !Ambiguous(err) {
 		t.Errorf("hung provider: %+v ambiguous=%v", e, Ambiguous(err))
 	}
 }

@@ -128,8 +128,7 @@ const maxReconcileRounds = 50
 
 // reconcile resolves an ambiguous create (see create): each round lists the objects of the
 // name, and sends the create again only when none matches, until the object is created or
-// found, the create is refused, or the deadline (less the transport's margin) leaves no room
-// for another round. The rounds back off as the transport's retries do.
+// found, the create is refused, or ctx's deadline leaves no room for another round. The rounds back off as the transport's retries do.
 func (c *Client) reconcile(ctx context.Context, x *creation, cause error, attempts int) (op.Result, error) {
 	// maybe answers "the object may have been created": never retryable, since a blind retry
 	// could create a second one. It keeps the kind of err (unavailable, timeout, or the

@@ -124,8 +124,6 @@ var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 // ({"requestId", "result": {"backendId"}}), so readers of result.backendId need no second
 // form, and Attempts counts the create attempts.
 func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op.Result, error) {
-	// The transport keeps its margin (Policy.Margin) before ctx's deadline on each call, the
-	// create and the lookup after a name conflict alike: this client adds none of its own.
 	body, err := json.Marshal(&r.CreateBackendBody)
 	if err != nil {
 		return op.Result{}, op.Wrap(op.KindValidation, err, "encoding the request")

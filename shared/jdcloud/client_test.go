@@ -279,32 +279,20 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("deadline", func(t *testing.T) {
 		// The provider is slower than the caller's deadline: the call gives up at the
-		// deadline less the transport's margin, as a timeout, with the margin still left to
-		// answer in. The margin is far longer than giving up can take on a loaded machine;
-		// the test checks the order of events (not before the cut, before the deadline),
-		// never how fast.
-		const margin = 30 * time.Second
-		em, c := newEmulator(t, func(cfg *jdcloud.Config) { cfg.HTTP.Policy.Margin = margin })
+		// deadline, as a retryable timeout after the one attempt.
+		em, c := newEmulator(t, nil)
 		em.Inject(emulator.Fault{Provider: "jdcloud", Latency: 10 * time.Second})
-		ctx, cancel := context.WithTimeout(context.Background(), margin+time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		deadline, _ := ctx.Deadline()
 		_, err := c.CreateBackend(ctx, decode(t, `{}`))
-		returned := time.Now()
 		e := opError(t, err)
 		if e.Kind != op.KindTimeout || !e.Retryable || e.Attempts != 1 || em.RequestCount("jdcloud") != 1 {
 			t.Errorf("error %+v after %d requests, want a retryable timeout after 1 attempt", e, em.RequestCount("jdcloud"))
 		}
-		if cut := deadline.Add(-margin); returned.Before(cut) {
-			t.Errorf("the call gave up %v before the deadline less the margin", cut.Sub(returned))
-		}
-		if ctx.Err() != nil {
-			t.Error("the call returned after the caller's deadline")
-		}
 	})
 	t.Run("no time left", func(t *testing.T) {
-		em, c := newEmulator(t, func(cfg *jdcloud.Config) { cfg.HTTP.Policy.Margin = time.Second })
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		em, c := newEmulator(t, nil)
+		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
 		defer cancel()
 		_, err := c.CreateBackend(ctx, decode(t, `{}`))
 		if e := opError(t, err); e.Kind != op.KindTimeout || em.RequestCount("") != 0 {

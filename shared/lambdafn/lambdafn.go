@@ -79,6 +79,9 @@ type Function struct {
 
 	mu    sync.Mutex
 	ready *trigger.Handler
+	// margin is the time each invocation keeps free to answer in: LBFN_DEADLINE_MARGIN once
+	// set up, op.DefaultMargin until then.
+	margin time.Duration
 
 	flight inFlight
 }
@@ -88,10 +91,17 @@ func New(o op.Operation, log *slog.Logger) *Function {
 	return &Function{op: o, log: log}
 }
 
-// Invoke implements lambda.Handler.
+// Invoke implements lambda.Handler. The invocation's work, a set-up retried included, ends
+// the deadline margin before Lambda's deadline (op.Invocation), so the answer is returned in
+// time whatever the work met.
 func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	f.flight.begin()
 	defer f.flight.end()
+	f.mu.Lock()
+	margin := f.margin
+	f.mu.Unlock()
+	ctx, cancel := op.Invocation(ctx, margin)
+	defer cancel()
 	return f.handler(ctx).Invoke(ctx, payload)
 }
 
@@ -169,31 +179,31 @@ func (f *Function) handler(ctx context.Context) *trigger.Handler {
 	if f.ready != nil {
 		return f.ready
 	}
-	h, err := f.setup(ctx)
+	h, margin, err := f.setup(ctx)
 	if err != nil {
 		e := op.AsError(err)
 		f.log.ErrorContext(ctx, "set-up failed: answering every request with its failure until it succeeds", "function", f.op.Function(),
 			"provider", f.op.Provider(), "errorKind", string(e.Kind), "retryable", e.Retryable, "error", e.Message)
 		return trigger.New(trigger.Unconfigured(f.op, err), trigger.Options{Logger: f.log})
 	}
-	f.ready = h
+	f.ready, f.margin = h, margin
 	return h
 }
 
 // setup applies the secrets first (they may hold LBFN_WEBHOOK_SECRET), then reads the
 // trigger settings and the SQS client: the failure queue, and the visibility changes that
 // bring a queued creation still in progress back when its provider says to look again.
-func (f *Function) setup(ctx context.Context) (*trigger.Handler, error) {
+func (f *Function) setup(ctx context.Context) (*trigger.Handler, time.Duration, error) {
 	if err := secrets.Apply(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	opts, err := trigger.LoadOptions()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	sqs, q, err := sqsapi.FromEnv()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if q != nil {
 		opts.FailureQueue = q
@@ -202,5 +212,5 @@ func (f *Function) setup(ctx context.Context) (*trigger.Handler, error) {
 		opts.Visibility = sqs
 	}
 	opts.Logger = f.log
-	return trigger.New(f.op, opts), nil
+	return trigger.New(f.op, opts), opts.DeadlineMargin, nil
 }

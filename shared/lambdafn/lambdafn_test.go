@@ -3,6 +3,7 @@ package lambdafn_test
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,45 @@ func TestDirectThroughRuntimeAPI(t *testing.T) {
 	}
 	if lines != len(tests) {
 		t.Errorf("%d outcome log lines, want %d:\n%s", lines, len(tests), fn.Logs())
+	}
+}
+
+// TestDeadlineMarginKeptOnce: the operation's call ends LBFN_DEADLINE_MARGIN before Lambda's
+// deadline, the margin taken once (not per layer, not none), on every trigger.
+func TestDeadlineMarginKeptOnce(t *testing.T) {
+	const margin, timeout = 3 * time.Second, 20 * time.Second
+	fn := start(t, "FAKE_KEY=k", "LBFN_DEADLINE_MARGIN=3s")
+	events := map[string]string{
+		"direct": `{"name":"a","outcome":"deadline"}`,
+		"http":   `{"version":"2.0","requestContext":{"http":{"method":"POST"}},"body":"{\"name\":\"b\",\"outcome\":\"deadline\"}"}`,
+	}
+	for name, event := range events {
+		before := time.Now()
+		resp, errType, err := fn.Invoke([]byte(event), timeout)
+		after := time.Now()
+		if err != nil || errType != "" {
+			t.Fatalf("%s: %s %q %v", name, resp, errType, err)
+		}
+		var res op.Result
+		if name == "http" {
+			var answer struct{ Body string }
+			if err := json.Unmarshal(resp, &answer); err != nil {
+				t.Fatalf("%s: %s", name, resp)
+			}
+			resp = []byte(answer.Body)
+		}
+		if err := json.Unmarshal(resp, &res); err != nil || !res.OK {
+			t.Fatalf("%s: %s", name, resp)
+		}
+		ms, _ := strconv.ParseInt(res.ID, 10, 64)
+		got := time.UnixMilli(ms)
+		// Lambda's deadline is timeout after a moment between before and after (in ms).
+		earliest := before.Add(timeout - margin).Truncate(time.Millisecond)
+		latest := after.Add(timeout - margin)
+		if got.Before(earliest) || got.After(latest) {
+			t.Errorf("%s: the call's deadline is %v from the invocation's, want the margin %v",
+				name, before.Add(timeout).Sub(got).Round(time.Millisecond), margin)
+		}
 	}
 }
 

@@ -57,21 +57,24 @@ func TestRunnerStoreWaitsFitTheDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			r := Runner{Store: tt.store, Reserve: 600 * time.Millisecond, Margin: 500 * time.Millisecond,
+			r := Runner{Store: tt.store, Reserve: 600 * time.Millisecond,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-			deadline := time.Now().Add(2 * time.Second)
-			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			// The invocation's context, as its entry point makes it (Invocation).
+			invocation, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
+			ctx, cancelWork := Invocation(invocation, 500*time.Millisecond)
+			defer cancelWork()
+			deadline, _ := ctx.Deadline()
 			o := newTestOp()
 			res, _ := r.Run(ctx, o, []byte(`{"name":"a"}`), Meta{MessageID: "m-7"})
-			if ctx.Err() != nil {
+			if invocation.Err() != nil {
 				t.Error("Run answered after the invocation's deadline")
 			}
 			if !res.OK || res.Status != StatusCreated || res.ID != "id-1" {
 				t.Errorf("result %+v, want created", res)
 			}
-			if want := deadline.Add(-500 * time.Millisecond); !tt.store.completeDeadline.Equal(want) {
-				t.Errorf("Complete's deadline %v, want deadline - margin %v", tt.store.completeDeadline, want)
+			if !tt.store.completeDeadline.Equal(deadline) {
+				t.Errorf("Complete's deadline %v, want the caller's %v", tt.store.completeDeadline, deadline)
 			}
 			if want := deadline.Add(-600 * time.Millisecond); !o.callDeadline.Equal(want) {
 				t.Errorf("the call's deadline %v, want deadline - reserve %v", o.callDeadline, want)
@@ -116,6 +119,7 @@ func TestRunnerReserve(t *testing.T) {
 		{"remote store", Runner{Store: &badStore{}}, `{"name":"a"}`, deadline.Add(-DefaultReserve)},
 		{"reply", Runner{}, `{"name":"a","replyTo":"https://chat.example/r"}`, deadline.Add(-DefaultReserve)},
 		{"reply, no reserve", Runner{Reserve: -1}, `{"name":"a","replyTo":"https://chat.example/r"}`, deadline},
+		{"the caller's follow-up", Runner{FollowUp: true}, `{"name":"a"}`, deadline.Add(-DefaultReserve)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,5 +141,36 @@ func TestRunnerReserve(t *testing.T) {
 	Runner{Store: &badStore{}, Reserve: time.Hour, Logger: slog.New(slog.DiscardHandler)}.Run(ctx, o, []byte(`{"name":"a"}`), Meta{})
 	if d, _ := ctx.Deadline(); o.callDeadline.Before(start.Add(d.Sub(start) / 2)) {
 		t.Errorf("the call got less than half the time: deadline %v", o.callDeadline)
+	}
+}
+
+// TestInvocation: the margin is kept before the deadline once; a context without a deadline
+// is left without one.
+func TestInvocation(t *testing.T) {
+	deadline := time.Now().Add(time.Hour)
+	tests := []struct {
+		name   string
+		margin time.Duration
+		want   time.Time
+	}{
+		{"default", 0, deadline.Add(-DefaultMargin)},
+		{"set", 2 * time.Second, deadline.Add(-2 * time.Second)},
+		{"none", -1, deadline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			ctx, done := Invocation(parent, tt.margin)
+			defer done()
+			if got, _ := ctx.Deadline(); !got.Equal(tt.want) {
+				t.Errorf("deadline %v, want %v", got, tt.want)
+			}
+		})
+	}
+	ctx, done := Invocation(context.Background(), time.Second)
+	defer done()
+	if _, ok := ctx.Deadline(); ok {
+		t.Error("a context without a deadline got one")
 	}
 }

@@ -109,14 +109,13 @@ type Runner struct {
 	// creating twice (see Store).
 	Store Store
 	// Reserve is the time kept after the provider call, before the context's deadline, for
-	// what must still happen then: recording the outcome in a Store that is not in memory, and
-	// posting the result to replyTo. The call's context ends that much earlier (at most half
-	// of the time left). Zero means DefaultReserve; negative, none.
+	// what must still happen then: recording the outcome in a Store that is not in memory,
+	// posting the result to replyTo, and the caller's FollowUp. The call's context ends that
+	// much earlier (at most half of the time left). Zero means DefaultReserve; negative, none.
 	Reserve time.Duration
-	// Margin is kept free before the context's deadline for the function to answer in: the
-	// store's completion or release waits no later than deadline − Margin. Zero means
-	// DefaultMargin; negative, none.
-	Margin time.Duration
+	// FollowUp says the caller still calls out after Run, within the same deadline (an SQS
+	// visibility change, a report on a failure queue), so the call keeps Reserve free for it.
+	FollowUp bool
 	// Logger receives a warning when an outcome could not be recorded. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -124,8 +123,27 @@ type Runner struct {
 // DefaultReserve is the default of Runner.Reserve.
 const DefaultReserve = time.Second
 
-// DefaultMargin is the default of Runner.Margin, the default of LBFN_DEADLINE_MARGIN.
+// DefaultMargin is the default of LBFN_DEADLINE_MARGIN: the time an invocation keeps free
+// before its deadline to return its answer (see Invocation).
 const DefaultMargin = 500 * time.Millisecond
+
+// Invocation returns the context an invocation's work runs in: ctx, ending margin before its
+// deadline (unchanged when it has none), so whatever the work does, the function still has
+// the margin to return its answer and the platform to deliver it. Zero means DefaultMargin;
+// negative, none.
+//
+// It is applied once, by the entry point that receives the invocation (package lambdafn on
+// Lambda, trigger's HTTP handler, the Google Cloud entries): nothing below keeps a margin of
+// its own, and every wait there (a retry's backoff, a CTyun poll, a store, a reply) simply
+// ends with the context it is given.
+func Invocation(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	margin = orDefault(margin, DefaultMargin)
+	if !ok || margin == 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, deadline.Add(-margin))
+}
 
 // afterCallTimeout bounds the store's completion or release when the context has no deadline
 // (a local server without LBFN_REQUEST_TIMEOUT).
@@ -153,7 +171,7 @@ func (r Runner) logger() *slog.Logger {
 func (r Runner) callContext(ctx context.Context, route Route) (context.Context, context.CancelFunc) {
 	deadline, ok := ctx.Deadline()
 	_, inMemory := r.Store.(*MemoryStore)
-	after := r.Store != nil && !inMemory || route.ReplyTo != ""
+	after := r.Store != nil && !inMemory || route.ReplyTo != "" || r.FollowUp
 	reserve := orDefault(r.Reserve, DefaultReserve)
 	if !ok || !after || reserve == 0 {
 		return ctx, func() {}
@@ -163,12 +181,13 @@ func (r Runner) callContext(ctx context.Context, route Route) (context.Context, 
 }
 
 // afterContext is the context of what follows the call (the store's completion or release):
-// not cancelled with the call's context, which may be spent, but never past the caller's
-// deadline less the margin, so a hanging store cannot make the answer late.
+// not cancelled with the call's context, which may be spent, nor with the caller's (a client
+// gone away must not leave a claim held), but never past the caller's deadline, so a hanging
+// store cannot make the answer late.
 func (r Runner) afterContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	detached := context.WithoutCancel(ctx)
 	if deadline, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(detached, deadline.Add(-orDefault(r.Margin, DefaultMargin)))
+		return context.WithDeadline(detached, deadline)
 	}
 	return context.WithTimeout(detached, afterCallTimeout)
 }

@@ -27,38 +27,23 @@ func Final(res *op.Result) bool {
 }
 
 // Poster posts results. The zero value is ready to use: the default retry policy (429 and 5xx
-// retried; a lost answer is not re-sent, so a chat sees one reply), 10 s per attempt, and
-// DefaultMargin kept free before the context's deadline.
+// retried; a lost answer is not re-sent, so a chat sees one reply), 10 s per attempt, and no
+// wait past the context's deadline (which already keeps the invocation's time to answer:
+// see op.Invocation).
 //
 // A reply URL is the caller's choice, so every post goes through egress.Transport: it is
 // checked again on the address actually dialled (a name that resolves to a metadata, private
 // or link-local address, or to the Lambda Runtime API, is refused), it uses no proxy, and a
 // redirect is never followed (a 3xx is a failed post).
-type Poster struct {
-	// Margin is kept free before the context's deadline: no attempt starts, sleeps or waits
-	// for its answer into it, so the function still answers in time. Zero means
-	// DefaultMargin; negative, none.
-	Margin time.Duration
-}
-
-// DefaultMargin is the default of Poster.Margin: the one default of LBFN_DEADLINE_MARGIN,
-// which the runner keeps free too.
-const DefaultMargin = op.DefaultMargin
+type Poster struct{}
 
 // transport is shared by every Poster, so connections are reused across posts.
 var transport = egress.Transport()
 
 func (p Poster) client() *httpx.Client {
-	margin := p.Margin
-	switch {
-	case margin == 0:
-		margin = DefaultMargin
-	case margin < 0:
-		margin = 0
-	}
 	hc := httpx.NewHTTPClient(10 * time.Second)
 	hc.Transport = transport
-	return &httpx.Client{HTTP: hc, UserAgent: "lbfn-reply/1.0", Policy: httpx.Policy{Margin: margin}}
+	return &httpx.Client{HTTP: hc, UserAgent: "lbfn-reply/1.0"}
 }
 
 // Post sends res as JSON to url, which the request's validation already limited to https (or

@@ -53,16 +53,19 @@ func TestApplyOutageIsRetryable(t *testing.T) {
 				t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", srv.URL)
 			}
 			t.Setenv(ARNVariable, arnA)
-			t.Setenv("LBFN_DEADLINE_MARGIN", "500ms")
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			// The invocation's context, as its entry point makes it: the margin before the
+			// platform's deadline is kept by the context alone.
+			invocation, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
+			ctx, cancelWork := op.Invocation(invocation, 500*time.Millisecond)
+			defer cancelWork()
 			err := apply(ctx, http.DefaultClient)
 			var e *op.Error
 			if !errors.As(err, &e) || e.Kind != tt.kind || e.Retryable != tt.kind.Retryable() {
 				t.Fatalf("err %v, want kind %s, retryable %v", err, tt.kind, tt.kind.Retryable())
 			}
-			if ctx.Err() != nil {
-				t.Error("Apply answered after the deadline: the margin was not kept")
+			if invocation.Err() != nil {
+				t.Error("Apply answered after the invocation's deadline: the margin was not kept")
 			}
 		})
 	}

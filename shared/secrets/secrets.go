@@ -64,8 +64,7 @@ var (
 // to a warm sandbox. Its errors are *op.Error and never carry a secret value: kind config for
 // what the deployment must fix (a missing setting, a secret that does not exist or may not be
 // read, a malformed value), unavailable or throttled, retryable, when Secrets Manager did not
-// answer, failed (5xx) or asked to slow down. Every wait keeps LBFN_DEADLINE_MARGIN free
-// before ctx's deadline.
+// answer, failed (5xx) or asked to slow down. Every wait ends with ctx.
 func Apply(ctx context.Context) error {
 	mu.Lock()
 	defer mu.Unlock()
@@ -129,16 +128,13 @@ func getSecret(ctx context.Context, client *http.Client, id string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	t, err := config.LoadTransport()
-	if err != nil {
-		return nil, err
-	}
-	// The call keeps the deadline margin free, so an invocation that finds Secrets Manager
-	// hanging still answers in time (a retryable failure), and the init phase its budget.
+	// One attempt, bounded by the context: the init phase's budget, or an invocation's less
+	// the time it keeps to answer (see op.Invocation), so an invocation that finds Secrets
+	// Manager hanging still answers in time (a retryable failure).
 	api, err := awsjson.New(awsjson.Config{
 		Service: "secretsmanager", TargetPrefix: "secretsmanager", JSONVersion: "1.1",
 		Endpoint: endpoint, Env: env, Purpose: "needed to read " + ARNVariable,
-	}, &httpx.Client{HTTP: client, Policy: httpx.Policy{MaxAttempts: 1, Margin: t.DeadlineMargin}})
+	}, &httpx.Client{HTTP: client, Policy: httpx.Policy{MaxAttempts: 1}})
 	if err != nil {
 		return nil, err
 	}

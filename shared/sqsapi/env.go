@@ -62,12 +62,9 @@ func FromEnv() (*Client, *Queue, error) {
 	}
 	// Both calls may be retried even when an attempt's answer was lost: a duplicate failure
 	// report is harmless (a lost one is not), and setting a visibility again changes nothing.
-	hc := t.Client(true)
-	// An SQS call is the last thing a record does before the function answers, and a
-	// creation still in progress is answered once the provider's calls have used all but the
-	// deadline margin: keep only a quarter of that margin, enough to return the answer.
-	hc.Policy.Margin = t.DeadlineMargin / 4
-	c, err := New(s, hc)
+	// An SQS call is the last thing a record does before the function answers: the trigger
+	// has the provider call end early enough to leave it time (op.Runner.FollowUp).
+	c, err := New(s, t.Client(true))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,9 +4,10 @@
 // nothing of any provider.
 //
 // The loop never sleeps into the caller's deadline: when the next step could not finish
-// before the deadline minus a safety margin, Run stops and returns a *NotDoneError carrying
-// how many steps ran and when to try again, so the caller can still answer in time (and a
-// later invocation can pick the work up where this one left it).
+// before the context's deadline, or the deadline cuts a step short, Run stops and returns a
+// *NotDoneError carrying how many steps ran and when to try again, so a later invocation can
+// pick the work up where this one left it. The caller keeps the time it needs to answer by
+// giving Run a context that ends that much earlier; Run keeps no margin of its own.
 package step
 
 import (
@@ -33,15 +34,13 @@ func Done[T any](v T) Verdict[T] { return Verdict[T]{done: true, value: v} }
 func NotYet[T any](d time.Duration) Verdict[T] { return Verdict[T]{after: d} }
 
 // Policy paces the steps: the wait before step n+1 grows from First by Growth per step up to
-// Cap, each wait randomised by ±Jitter, for at most MaxSteps steps, keeping Margin free before
-// the context deadline.
+// Cap, each wait randomised by ±Jitter, for at most MaxSteps steps.
 type Policy struct {
 	First    time.Duration // first wait; default 1s
 	Growth   float64       // factor per step, at least 1; default 1.5
 	Cap      time.Duration // longest wait; default 5s
 	Jitter   float64       // randomisation factor in [0, 1); zero means none
 	MaxSteps int           // steps in all, the first included; default 100
-	Margin   time.Duration // kept free before the deadline; zero means none
 }
 
 // DefaultPolicy polls soon at first and backs off to about five seconds: 0, 1, 2.5, 4.75,
@@ -52,7 +51,6 @@ var DefaultPolicy = Policy{
 	Cap:      5 * time.Second,
 	Jitter:   0.2,
 	MaxSteps: 100,
-	Margin:   500 * time.Millisecond,
 }
 
 // withDefaults fills the fields that have no meaningful zero from DefaultPolicy.
@@ -75,9 +73,6 @@ func (p Policy) withDefaults() Policy {
 	if p.MaxSteps <= 0 {
 		p.MaxSteps = DefaultPolicy.MaxSteps
 	}
-	if p.Margin < 0 {
-		p.Margin = 0
-	}
 	return p
 }
 
@@ -89,7 +84,7 @@ type Stats struct {
 
 // Why a run stopped before its task was done.
 const (
-	ReasonDeadline = "deadline" // the next step would not finish before the deadline minus the margin
+	ReasonDeadline = "deadline" // the next step would not finish before the deadline, or the deadline cut one short
 	ReasonMaxSteps = "max steps"
 )
 
@@ -102,7 +97,7 @@ type NotDoneError struct {
 	Reason     string        // ReasonDeadline or ReasonMaxSteps
 	Steps      int           // steps run
 	RetryAfter time.Duration // the wait the loop would have made next
-	// Err is the failure of a step the loop cut short at the deadline minus the margin.
+	// Err is the failure of a step the context's deadline cut short.
 	Err error
 }
 
@@ -114,10 +109,9 @@ func (e *NotDoneError) Is(target error) bool { return target == ErrNotDone }
 func (e *NotDoneError) Unwrap() error        { return e.Err }
 
 // Run calls step with attempt = 1, 2, … until it returns Done, an error, or the policy or the
-// deadline ends the run. A step's error is returned as it is, at once. Each step runs with a
-// context whose deadline is ctx's minus p.Margin; a step that fails because Run cut it short
-// there ends the run with a *NotDoneError wrapping its error, since the task may well go on.
-// Cancelling ctx ends the run with ctx's error.
+// deadline ends the run. A step's error is returned as it is, at once, unless ctx's deadline
+// had passed by then: the step was cut short, the task may well go on, and the run ends with
+// a *NotDoneError wrapping the step's error. Cancelling ctx ends the run with ctx's error.
 func Run[T any](ctx context.Context, p Policy, step func(ctx context.Context, attempt int) (Verdict[T], error)) (T, Stats, error) {
 	p = p.withDefaults()
 	start := time.Now()
@@ -127,15 +121,7 @@ func Run[T any](ctx context.Context, p Policy, step func(ctx context.Context, at
 		stats.Elapsed = time.Since(start)
 		return zero, stats, err
 	}
-
 	limit, bounded := ctx.Deadline()
-	limit = limit.Add(-p.Margin)
-	stepCtx := ctx
-	if bounded {
-		var cancel context.CancelFunc
-		stepCtx, cancel = context.WithDeadline(ctx, limit)
-		defer cancel()
-	}
 
 	intervals := &backoff.ExponentialBackOff{
 		InitialInterval:     p.First,
@@ -154,10 +140,10 @@ func Run[T any](ctx context.Context, p Policy, step func(ctx context.Context, at
 		}
 		stats.Steps++
 		began := time.Now()
-		v, err := step(stepCtx, stats.Steps)
+		v, err := step(ctx, stats.Steps)
 		longestStep = max(longestStep, time.Since(began))
 		if err != nil {
-			if bounded && stepCtx.Err() != nil && ctx.Err() == nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return finish(&NotDoneError{Reason: ReasonDeadline, Steps: stats.Steps, RetryAfter: next, Err: err})
 			}
 			return finish(err)
@@ -175,8 +161,8 @@ func Run[T any](ctx context.Context, p Policy, step func(ctx context.Context, at
 		if stats.Steps >= p.MaxSteps {
 			return finish(&NotDoneError{Reason: ReasonMaxSteps, Steps: stats.Steps, RetryAfter: wait})
 		}
-		// Sleep only if the step after the wait can still finish before the limit, judged by
-		// the longest step so far.
+		// Sleep only if the step after the wait can still finish before the deadline, judged
+		// by the longest step so far.
 		if bounded && time.Now().Add(wait+longestStep).After(limit) {
 			return finish(&NotDoneError{Reason: ReasonDeadline, Steps: stats.Steps, RetryAfter: wait})
 		}
@@ -184,6 +170,9 @@ func Run[T any](ctx context.Context, p Policy, step func(ctx context.Context, at
 		select {
 		case <-ctx.Done():
 			timer.Stop()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return finish(&NotDoneError{Reason: ReasonDeadline, Steps: stats.Steps, RetryAfter: wait})
+			}
 			return finish(ctx.Err())
 		case <-timer.C:
 		}

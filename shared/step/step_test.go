@@ -79,16 +79,15 @@ func TestMaxSteps(t *testing.T) {
 	}
 }
 
-// The loop answers before the deadline minus the margin: it never sleeps past it. The test
+// The loop answers before the deadline: it never sleeps past it. The test
 // runs in a synctest bubble, whose clock moves only when every goroutine waits, so each step
 // takes exactly the 5ms it sleeps and the waits are exact however loaded the machine is.
 func TestDeadlineFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := step.Policy{First: 10 * time.Millisecond, Growth: 1.5, Cap: 40 * time.Millisecond, Margin: 30 * time.Millisecond, MaxSteps: 1000}
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		p := step.Policy{First: 10 * time.Millisecond, Growth: 1.5, Cap: 40 * time.Millisecond, MaxSteps: 1000}
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
 		defer cancel()
-		deadline, _ := ctx.Deadline()
-		limit := deadline.Add(-p.Margin)
+		limit, _ := ctx.Deadline()
 		const stepTakes = 5 * time.Millisecond
 		var seen []int
 		var lastEnd time.Time
@@ -110,25 +109,24 @@ func TestDeadlineFirst(t *testing.T) {
 			t.Errorf("RetryAfter = %v, want in (0, %v]", nd.RetryAfter, p.Cap)
 		}
 		// It stopped at once after the last step, because the wait it declined and one more
-		// step would have crossed deadline − margin, and not a step earlier than that.
+		// step would have crossed the deadline, and not a step earlier than that.
 		if !returned.Equal(lastEnd) {
 			t.Errorf("returned %v after the last step, want at once", returned.Sub(lastEnd))
 		}
 		if !lastEnd.Add(nd.RetryAfter + stepTakes).After(limit) {
 			t.Errorf("stopped at %v with %v and a %v step still fitting before the limit %v",
-				lastEnd.Sub(deadline), nd.RetryAfter, stepTakes, limit.Sub(deadline))
+				lastEnd.Sub(limit), nd.RetryAfter, stepTakes, limit)
 		}
 		if !returned.Before(limit) || ctx.Err() != nil {
-			t.Errorf("returned %v after the deadline minus the margin", returned.Sub(limit))
+			t.Errorf("returned %v after the deadline", returned.Sub(limit))
 		}
 	})
 }
 
 func TestNoTimeAtAll(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
 	defer cancel()
 	p := fast
-	p.Margin = time.Second
 	calls := 0
 	_, _, err := step.Run(ctx, p, func(context.Context, int) (step.Verdict[int], error) {
 		calls++
@@ -143,22 +141,19 @@ func TestNoTimeAtAll(t *testing.T) {
 	}
 }
 
-// A step still running at deadline−margin has its context cancelled; its failure then means
-// "not done", not a failure of the task. In a synctest bubble the step's context expires at
-// exactly deadline − margin, whatever the load.
-func TestStepCutShortAtMargin(t *testing.T) {
+// A step still running at the deadline is cut short; its failure then means "not done", not
+// a failure of the task. In a synctest bubble the context expires at exactly its deadline,
+// whatever the load.
+func TestStepCutShortAtDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		deadline, _ := ctx.Deadline()
-		p := fast
-		p.Margin = 60 * time.Millisecond
 		steps := 0
-		_, _, err := step.Run(ctx, p, func(sctx context.Context, attempt int) (step.Verdict[int], error) {
+		_, _, err := step.Run(ctx, fast, func(sctx context.Context, attempt int) (step.Verdict[int], error) {
 			steps++
-			dl, ok := sctx.Deadline()
-			if !ok || !dl.Equal(deadline.Add(-p.Margin)) {
-				t.Errorf("step deadline = %v, want the run's deadline minus the margin", dl)
+			if dl, ok := sctx.Deadline(); !ok || !dl.Equal(deadline) {
+				t.Errorf("step deadline = %v, want the run's own %v", dl, deadline)
 			}
 			<-sctx.Done()
 			return step.Verdict[int]{}, sctx.Err()
@@ -167,10 +162,25 @@ func TestStepCutShortAtMargin(t *testing.T) {
 		if !errors.As(err, &nd) || nd.Reason != step.ReasonDeadline || !errors.Is(err, context.DeadlineExceeded) || steps != 1 {
 			t.Fatalf("err = %v after %d steps, want NotDoneError wrapping the step's deadline error after 1", err, steps)
 		}
-		if now := time.Now(); !now.Equal(deadline.Add(-p.Margin)) || ctx.Err() != nil {
-			t.Errorf("Run returned %v before the caller's deadline, want the margin (%v)", deadline.Sub(now), p.Margin)
+		if now := time.Now(); !now.Equal(deadline) {
+			t.Errorf("Run returned %v from the deadline, want at it", now.Sub(deadline))
 		}
 	})
+}
+
+// A step that fails because the caller cancelled (not because the deadline came) ends the run
+// with that failure: nothing is "not done" about a run nobody waits for.
+func TestCancelDuringStep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	_, _, err := step.Run(ctx, fast, func(sctx context.Context, attempt int) (step.Verdict[int], error) {
+		cancel()
+		<-sctx.Done()
+		return step.Verdict[int]{}, sctx.Err()
+	})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, step.ErrNotDone) {
+		t.Errorf("err = %v, want context.Canceled and not a NotDoneError", err)
+	}
 }
 
 func TestCancelWhileWaiting(t *testing.T) {

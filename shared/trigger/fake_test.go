@@ -30,6 +30,14 @@ type fakeClient struct {
 	mu      sync.Mutex
 	keys    []string
 	repeats map[string]bool // by idempotency key: what the last call was told of earlier attempts
+	// deadlines are the call contexts' deadlines by request name (zero: none).
+	deadlines map[string]time.Time
+}
+
+func (c *fakeClient) Deadline(name string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deadlines[name]
 }
 
 func (c *fakeClient) Repeat(key string) (repeat, called bool) {
@@ -64,6 +72,10 @@ func newFakeOp() (op.Operation, *fakeClient) {
 				c.repeats = map[string]bool{}
 			}
 			c.repeats[call.IdempotencyKey] = call.Repeat
+			if c.deadlines == nil {
+				c.deadlines = map[string]time.Time{}
+			}
+			c.deadlines[r.Name], _ = ctx.Deadline()
 			c.mu.Unlock()
 			n := c.running.Add(1)
 			defer c.running.Add(-1)

@@ -135,7 +135,7 @@ func (h *Handler) serveHTTP(ctx context.Context, trigger, method string, header 
 		res = op.Failure(h.op.Function(), h.op.Provider(), op.Invalid([]validate.Violation{{Message: bodyErr.Error()}}))
 		h.logOutcome(ctx, op.Meta{Trigger: trigger}, res, 0)
 	} else {
-		res = h.run(ctx, body, op.Meta{Trigger: trigger, IdempotencyHeader: h.idempotencyHeader(header)})
+		res = h.run(ctx, body, op.Meta{Trigger: trigger, IdempotencyHeader: h.idempotencyHeader(header)}, false)
 	}
 	a := answer(HTTPStatus(res), res)
 	if res.OK && res.Status == op.StatusInProgress && res.RetryAfterSeconds > 0 {
@@ -225,7 +225,8 @@ func (h *Handler) handleFunctionURL(ctx context.Context, event []byte) (any, err
 
 // NewHTTPHandler serves o as the HTTP trigger does (the same code as the API Gateway and
 // Function URL events): POST the request as the body; the answer is the result with its
-// HTTPStatus. The local dev server and the Google Cloud Functions HTTP entry use it.
+// HTTPStatus. The local dev server and the Google Cloud Functions HTTP entry use it. Each
+// request runs for at most opts.RequestTimeout, less opts.DeadlineMargin to answer in.
 func NewHTTPHandler(o op.Operation, opts Options) http.Handler {
 	return &httpHandler{New(o, opts)}
 }
@@ -239,6 +240,8 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	ctx, cancel := op.Invocation(ctx, s.h.opts.DeadlineMargin)
+	defer cancel()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var bodyErr error
 	if err != nil {

@@ -86,7 +86,7 @@ const (
 func (h *Handler) sqsRecord(ctx context.Context, rec events.SQSMessage) recordVerdict {
 	meta := op.Meta{Trigger: "sqs", MessageID: rec.MessageId, Delivery: receiveCount(rec)}
 	body := []byte(rec.Body)
-	res := h.run(ctx, body, meta)
+	res := h.run(ctx, body, meta, h.opts.Visibility != nil || h.opts.FailureQueue != nil)
 	switch {
 	case res.OK && res.Status == op.StatusInProgress:
 		h.redeliverAfter(ctx, rec, res)
@@ -151,7 +151,7 @@ func (h *Handler) handleSNS(ctx context.Context, event []byte) (any, error) {
 	for _, rec := range e.Records {
 		meta := op.Meta{Trigger: "sns", MessageID: rec.SNS.MessageID}
 		body := []byte(rec.SNS.Message)
-		res := h.run(ctx, body, meta)
+		res := h.run(ctx, body, meta, h.opts.FailureQueue != nil)
 		results = append(results, res)
 		switch {
 		case res.OK && res.Status == op.StatusInProgress:

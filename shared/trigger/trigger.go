@@ -62,9 +62,9 @@ type Options struct {
 	// Store remembers finished creations by idempotency key, so a delivery of the same
 	// creation again answers the first result; nil remembers nothing.
 	Store op.Store
-	// DeadlineMargin is kept free before an invocation's deadline to answer in: what follows
-	// the provider call (recording it in the Store) waits no later than deadline − margin.
-	// Zero means op.DefaultMargin. The Replier has its own.
+	// DeadlineMargin is kept free before an invocation's deadline to answer in (see
+	// op.Invocation): the HTTP handler applies it to each request; on Lambda the entry point
+	// (package lambdafn) applies it before Handle. Zero means op.DefaultMargin; negative, none.
 	DeadlineMargin time.Duration
 }
 
@@ -76,8 +76,7 @@ type settings struct {
 	// IdempotencyTTL is read here too (idempotency.FromEnv uses it) to check it against the
 	// webhook's replay window.
 	IdempotencyTTL time.Duration `envconfig:"LBFN_IDEMPOTENCY_TTL" default:"1h"`
-	// DeadlineMargin is the transport's LBFN_DEADLINE_MARGIN (config.Transport), which the
-	// store's completion and the reply keep free too.
+	// DeadlineMargin is the time every invocation keeps free to answer in.
 	DeadlineMargin time.Duration `envconfig:"LBFN_DEADLINE_MARGIN" default:"500ms"`
 }
 
@@ -91,7 +90,8 @@ const replayWindow = 2 * MaxSignatureAge
 // records, but a cloud API is not helped by more than this many calls at once from one process.
 const maxSQSConcurrency = 100
 
-// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY, LBFN_REQUEST_TIMEOUT and the
+// LoadOptions reads LBFN_WEBHOOK_SECRET, LBFN_SQS_CONCURRENCY, LBFN_REQUEST_TIMEOUT,
+// LBFN_DEADLINE_MARGIN and the
 // idempotency store's settings (idempotency.FromEnv: the DynamoDB table LBFN_IDEMPOTENCY_TABLE,
 // else the process's memory, for LBFN_IDEMPOTENCY_TTL). The
 // failure queue, logger and clock are the caller's to add. Its error is an *op.Error of kind
@@ -107,6 +107,9 @@ func LoadOptions() (Options, error) {
 	if s.RequestTimeout < 0 {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_REQUEST_TIMEOUT must not be negative, got %s", s.RequestTimeout)
 	}
+	if s.DeadlineMargin < 0 {
+		return Options{}, op.Errorf(op.KindConfig, "LBFN_DEADLINE_MARGIN must not be negative, got %s", s.DeadlineMargin)
+	}
 	if s.WebhookSecret.IsSet() && s.IdempotencyTTL > 0 && s.IdempotencyTTL < replayWindow {
 		return Options{}, op.Errorf(op.KindConfig, "LBFN_IDEMPOTENCY_TTL must be at least %s when LBFN_WEBHOOK_SECRET is set "+
 			"(a signed request is accepted for that long), got %s", replayWindow, s.IdempotencyTTL)
@@ -116,11 +119,11 @@ func LoadOptions() (Options, error) {
 		return Options{}, err
 	}
 	margin := s.DeadlineMargin
-	if margin <= 0 {
+	if margin == 0 {
 		margin = -1 // none: the zero value would mean the default
 	}
 	return Options{WebhookSecret: s.WebhookSecret, SQSConcurrency: s.SQSConcurrency, RequestTimeout: s.RequestTimeout,
-		Store: store, DeadlineMargin: margin, Replier: reply.Poster{Margin: margin}}, nil
+		Store: store, DeadlineMargin: margin}, nil
 }
 
 // Handler runs one operation for every trigger. It is safe for concurrent use (Lambda's
@@ -146,7 +149,8 @@ func New(o op.Operation, opts Options) *Handler {
 	return &Handler{op: o, opts: opts, log: log}
 }
 
-// Handle answers one Lambda event of any shape. The answer is what Lambda should return:
+// Handle answers one Lambda event of any shape, by ctx's deadline: the caller has already kept
+// the time it needs to return the answer (op.Invocation). The answer is what Lambda should return:
 // events.SQSEventResponse, events.APIGatewayV2HTTPResponse, events.LambdaFunctionURLResponse,
 // the *op.Result of a direct or EventBridge invoke, or the results of an SNS event. An error
 // is a messages.InvokeResponse_Error whose Type is the failure's kind (ValidationError, ...)
@@ -168,7 +172,7 @@ func (h *Handler) Handle(ctx context.Context, event []byte) (any, error) {
 	case ShapeUnsupported:
 		return direct(h.unsupported(looksLike))
 	}
-	return direct(h.run(ctx, event, op.Meta{Trigger: "direct"}))
+	return direct(h.run(ctx, event, op.Meta{Trigger: "direct"}, false))
 }
 
 // unsupported is the failure for an event of a source lbfn does not serve: it would
@@ -196,7 +200,7 @@ func (h *Handler) handleEventBridge(ctx context.Context, event []byte) (any, err
 	if err := json.Unmarshal(event, &e); err != nil {
 		return direct(h.eventFailure("eventbridge", err))
 	}
-	return direct(h.run(ctx, e.Detail, op.Meta{Trigger: "eventbridge", MessageID: e.ID}))
+	return direct(h.run(ctx, e.Detail, op.Meta{Trigger: "eventbridge", MessageID: e.ID}, false))
 }
 
 // direct is the answer of a direct invoke: the result on success (in_progress included: a
@@ -239,8 +243,9 @@ func (h *Handler) eventFailure(trigger string, err error) *op.Result {
 }
 
 // run runs one request and logs its outcome. A panic in an operation is a failure of kind
-// provider (not retried: it would panic again), never a crashed batch.
-func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Result) {
+// provider (not retried: it would panic again), never a crashed batch. followUp says the
+// caller still calls out after it (see op.Runner.FollowUp).
+func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta, followUp bool) (res *op.Result) {
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -248,11 +253,11 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 		}
 		h.logOutcome(ctx, meta, res, time.Since(start))
 	}()
-	res, route := op.Runner{Store: h.opts.Store, Margin: h.opts.DeadlineMargin, Logger: h.log}.Run(ctx, h.op, raw, meta)
+	res, route := op.Runner{Store: h.opts.Store, FollowUp: followUp, Logger: h.log}.Run(ctx, h.op, raw, meta)
 	if route.ReplyTo != "" && reply.Final(res) {
 		// The reply is a courtesy to whoever asked (a chat); the outcome stands whether or not
 		// it arrives, so a failed post is logged, not retried by redelivery. It runs in the
-		// time the Runner reserved after the call, and gives up at deadline − its margin.
+		// time the Runner reserved after the call, and gives up at ctx's deadline.
 		if err := h.opts.Replier.Post(ctx, route.ReplyTo, res); err != nil {
 			h.log.WarnContext(ctx, "could not post the result to replyTo",
 				"function", res.Function, "idempotencyKey", res.IdempotencyKey, "error", err.Error())

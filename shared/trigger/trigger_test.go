@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -635,9 +636,23 @@ func TestLoadOptions(t *testing.T) {
 	t.Setenv("LBFN_WEBHOOK_SECRET", "w")
 	t.Setenv("LBFN_SQS_CONCURRENCY", "7")
 	opts, err := trigger.LoadOptions()
-	if err != nil || opts.WebhookSecret.Reveal() != "w" || opts.SQSConcurrency != 7 || opts.RequestTimeout != 55*time.Second {
+	if err != nil || opts.WebhookSecret.Reveal() != "w" || opts.SQSConcurrency != 7 || opts.RequestTimeout != 55*time.Second ||
+		opts.DeadlineMargin != op.DefaultMargin {
 		t.Errorf("LoadOptions = %+v, %v", opts, err)
 	}
+	for value, want := range map[string]time.Duration{"2s": 2 * time.Second, "0s": -1} {
+		t.Setenv("LBFN_DEADLINE_MARGIN", value)
+		if opts, err := trigger.LoadOptions(); err != nil || opts.DeadlineMargin != want {
+			t.Errorf("LBFN_DEADLINE_MARGIN=%s: margin %v, %v; want %v", value, opts.DeadlineMargin, err, want)
+		}
+	}
+	for _, bad := range []string{"-1s", "soon"} {
+		t.Setenv("LBFN_DEADLINE_MARGIN", bad)
+		if _, err := trigger.LoadOptions(); err == nil || !strings.Contains(err.Error(), "LBFN_DEADLINE_MARGIN") {
+			t.Errorf("LBFN_DEADLINE_MARGIN=%s: %v, want an error naming it", bad, err)
+		}
+	}
+	os.Unsetenv("LBFN_DEADLINE_MARGIN") // t.Setenv restores it at the end
 	for _, bad := range []string{"0", "101", "many"} {
 		t.Setenv("LBFN_SQS_CONCURRENCY", bad)
 		_, err := trigger.LoadOptions()
@@ -645,6 +660,55 @@ func TestLoadOptions(t *testing.T) {
 		if !errors.As(err, &e) || e.Kind != op.KindConfig || !strings.Contains(e.Message, "LBFN_SQS_CONCURRENCY") {
 			t.Errorf("LBFN_SQS_CONCURRENCY=%s: %v", bad, err)
 		}
+	}
+}
+
+// TestDeadlines: the HTTP handler's request ends RequestTimeout less DeadlineMargin from its
+// start; Handle takes its context's deadline as it is (its entry point kept the margin), and
+// a call followed by the trigger's own queue calls (a failure queue) ends DefaultReserve
+// earlier, to leave them time.
+func TestDeadlines(t *testing.T) {
+	t.Run("http", func(t *testing.T) {
+		o, client := newFakeOp()
+		const timeout, margin = time.Hour, 3 * time.Second
+		srv := httptest.NewServer(trigger.NewHTTPHandler(o, trigger.Options{Logger: quietLogger(), RequestTimeout: timeout, DeadlineMargin: margin}))
+		defer srv.Close()
+		before := time.Now()
+		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(`{"name":"h"}`))
+		after := time.Now()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := client.Deadline("h"); got.Before(before.Add(timeout-margin)) || got.After(after.Add(timeout-margin)) {
+			t.Errorf("call deadline %v after the request began, want the timeout less the margin, %v", got.Sub(before), timeout-margin)
+		}
+	})
+	deadline := time.Now().Add(time.Hour)
+	tests := []struct {
+		name  string
+		opts  trigger.Options
+		event []byte
+		want  time.Time
+	}{
+		{"direct", trigger.Options{}, []byte(`{"name":"d"}`), deadline},
+		{"sqs without a failure queue", trigger.Options{}, sqsEvent(t, record{"m", `{"name":"d"}`}), deadline},
+		{"sqs with a failure queue", trigger.Options{FailureQueue: &fakeQueue{}}, sqsEvent(t, record{"m", `{"name":"d"}`}), deadline.Add(-op.DefaultReserve)},
+		{"sns with a failure queue", trigger.Options{FailureQueue: &fakeQueue{}}, snsEvent(t, "m", `{"name":"d"}`), deadline.Add(-op.DefaultReserve)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, client := newFakeOp()
+			tt.opts.Logger = quietLogger()
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			if _, err := trigger.New(o, tt.opts).Handle(ctx, tt.event); err != nil {
+				t.Fatal(err)
+			}
+			if got := client.Deadline("d"); !got.Equal(tt.want) {
+				t.Errorf("call deadline %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

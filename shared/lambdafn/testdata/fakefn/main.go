@@ -1,6 +1,7 @@
 // Command fakefn is a function binary on a fake operation, for the tests of lambdafn and
-// lambdatest: "name" is required; "outcome" chooses a failure kind, "in_progress", "exit", or
-// "slow": log "fake call started", then create after sleepMs.
+// lambdatest: "name" is required; "outcome" chooses a failure kind, "in_progress", "exit",
+// "slow": log "fake call started", then create after sleepMs, or "deadline": create with the
+// id the call's deadline in Unix milliseconds.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/lbfn/lbfn/shared/lambdafn"
@@ -42,6 +44,9 @@ func main() {
 			case "in_progress":
 				return op.Result{Status: op.StatusInProgress, ClientToken: call.IdempotencyKey, RetryAfterSeconds: 1,
 					Request: json.RawMessage(`{"name":"` + r.Name + `"}`)}, nil
+			case "deadline":
+				d, _ := ctx.Deadline()
+				return op.Result{Status: op.StatusCreated, ID: strconv.FormatInt(d.UnixMilli(), 10), Attempts: 1, Response: json.RawMessage(`{}`)}, nil
 			case "exit":
 				os.Exit(3)
 			case "slow":
