@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/constant"
 	"go/importer"
 	"go/parser"
 	"go/token"
@@ -16,7 +17,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/lbfn/lbfn/shared/op"
 )
 
 const opPath = "github.com/lbfn/lbfn/shared/op"
@@ -39,30 +43,132 @@ type listedPackage struct {
 // listModule lists the module's packages and their test variants with every dependency, and
 // has the go tool write each one's export data, so a package can be type-checked from its
 // source against what it imports. Nested modules (bench/) are not in ./... of this one.
-func listModule(t *testing.T, root string) []listedPackage {
-	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("the go tool is not on PATH: cannot type-check the module")
-	}
+func listModule(root string) ([]listedPackage, error) {
 	cmd := exec.Command("go", "list", "-export", "-deps", "-test", "-json", "./...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
+		return nil, fmt.Errorf("go list: %v\n%s", err, stderr.String())
 	}
 	var pkgs []listedPackage
 	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
 		var p listedPackage
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
+			return pkgs, nil
 		} else if err != nil {
-			t.Fatalf("go list output: %v", err)
+			return nil, fmt.Errorf("go list output: %v", err)
 		}
 		pkgs = append(pkgs, p)
 	}
-	return pkgs
+}
+
+// checkedPackage is one package of the module (or its tests), type-checked from source.
+type checkedPackage struct {
+	path           string
+	sources, tests []*ast.File
+	info           *types.Info
+}
+
+// checkedModule is every package of the module, type-checked once for all the tests here.
+type checkedModule struct {
+	*checker
+	root     string
+	packages []checkedPackage
+}
+
+var (
+	moduleOnce sync.Once
+	module     *checkedModule
+	moduleErr  error
+)
+
+// checkModule type-checks every package of the module with its test files (once: later
+// calls share the result), or fails t.
+func checkModule(t *testing.T) *checkedModule {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go tool is not on PATH: cannot type-check the module")
+	}
+	moduleOnce.Do(func() { module, moduleErr = loadModule() })
+	if moduleErr != nil {
+		t.Fatal(moduleErr)
+	}
+	return module
+}
+
+func loadModule() (*checkedModule, error) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := listModule(root)
+	if err != nil {
+		return nil, err
+	}
+	m := &checkedModule{checker: newChecker(pkgs), root: root}
+	hasTests := map[string]bool{} // packages with a variant compiled with their own test files
+	for _, p := range pkgs {
+		if path, _, _ := strings.Cut(p.ImportPath, " "); p.ForTest != "" && path == p.ForTest {
+			hasTests[path] = true
+		}
+	}
+	checked := map[string]bool{}
+	var problems []error
+	for _, p := range pkgs {
+		path, _, _ := strings.Cut(p.ImportPath, " ")
+		switch {
+		case p.Module == nil || !p.Module.Main:
+			continue // a dependency
+		case p.Name == "main" && strings.HasSuffix(path, ".test"):
+			continue // the generated test main
+		case p.ForTest == "" && hasTests[path]:
+			continue // its test variant, a superset, is checked instead
+		case p.ForTest != "" && path != p.ForTest && path != p.ForTest+"_test":
+			continue // recompiled for another package's tests: the same files
+		}
+		cp := checkedPackage{path: path}
+		var files []*ast.File
+		for _, name := range p.GoFiles {
+			f, err := parser.ParseFile(m.fset, filepath.Join(p.Dir, name), nil, 0)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, f)
+			if strings.HasSuffix(name, "_test.go") {
+				cp.tests = append(cp.tests, f)
+			} else {
+				cp.sources = append(cp.sources, f)
+			}
+		}
+		info, errs := m.check(path, p.Module.GoVersion, files, p.ImportMap)
+		for _, err := range errs {
+			problems = append(problems, fmt.Errorf("%s does not type-check, so it cannot be searched: %v", p.ImportPath, err))
+		}
+		cp.info = info
+		m.packages = append(m.packages, cp)
+		checked[path] = true
+	}
+	for _, p := range pkgs {
+		if p.Module != nil && p.Module.Main && p.ForTest == "" && !strings.HasSuffix(p.ImportPath, ".test") && !checked[p.ImportPath] {
+			problems = append(problems, fmt.Errorf("%s was not checked", p.ImportPath))
+		}
+	}
+	if !checked[opPath] || len(checked) < 20 {
+		problems = append(problems, fmt.Errorf("only %d packages checked (op among them: %v): is the walk reading the module?", len(checked), checked[opPath]))
+	}
+	return m, errors.Join(problems...)
+}
+
+// where names pos as file:line from the module's root.
+func (m *checkedModule) where(pos token.Pos) string {
+	p := m.fset.Position(pos)
+	rel, err := filepath.Rel(m.root, p.Filename)
+	if err != nil {
+		rel = p.Filename
+	}
+	return fmt.Sprintf("%s:%d", rel, p.Line)
 }
 
 // checker type-checks packages from source against the export data go list wrote.
@@ -246,71 +352,13 @@ func isLocalCopy(info *types.Info, x ast.Expr) bool {
 // constructor) and a layer that adds to one derives a copy (WithAttempts, WithMessage,
 // WithText). Only package op's own constructors fill in a copy they made.
 func TestNoCodeChangesAnErrorOnceMade(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkgs := listModule(t, root)
-	hasTests := map[string]bool{} // packages with a variant compiled with their own test files
-	for _, p := range pkgs {
-		if path, _, _ := strings.Cut(p.ImportPath, " "); p.ForTest != "" && path == p.ForTest {
-			hasTests[path] = true
-		}
-	}
-	c := newChecker(pkgs)
-	checked := map[string]bool{}
-	for _, p := range pkgs {
-		path, _, _ := strings.Cut(p.ImportPath, " ")
-		switch {
-		case p.Module == nil || !p.Module.Main:
-			continue // a dependency
-		case p.Name == "main" && strings.HasSuffix(path, ".test"):
-			continue // the generated test main
-		case p.ForTest == "" && hasTests[path]:
-			continue // its test variant, a superset, is checked instead
-		case p.ForTest != "" && path != p.ForTest && path != p.ForTest+"_test":
-			continue // recompiled for another package's tests: the same files
-		}
-		var files []*ast.File
-		for _, name := range p.GoFiles {
-			f, err := parser.ParseFile(c.fset, filepath.Join(p.Dir, name), nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files = append(files, f)
-		}
-		var goVersion string
-		if p.Module != nil {
-			goVersion = p.Module.GoVersion
-		}
-		info, errs := c.check(path, goVersion, files, p.ImportMap)
-		for _, err := range errs {
-			t.Errorf("%s does not type-check, so it cannot be searched: %v", p.ImportPath, err)
-		}
-		checked[path] = true
-		var sources, tests []*ast.File
-		for _, f := range files {
-			if strings.HasSuffix(c.fset.Position(f.Pos()).Filename, "_test.go") {
-				tests = append(tests, f)
-			} else {
-				sources = append(sources, f)
-			}
-		}
-		writes := append(errorWrites(info, sources, path == opPath), errorWrites(info, tests, false)...)
+	m := checkModule(t)
+	for _, p := range m.packages {
+		writes := append(errorWrites(p.info, p.sources, p.path == opPath), errorWrites(p.info, p.tests, false)...)
 		sort.Slice(writes, func(i, j int) bool { return writes[i].pos < writes[j].pos })
 		for _, w := range writes {
-			pos := c.fset.Position(w.pos)
-			rel, _ := filepath.Rel(root, pos.Filename)
-			t.Errorf("%s:%d: writes %s after the error was made: build it whole, or derive a copy with a With method", rel, pos.Line, w.what)
+			t.Errorf("%s: writes %s after the error was made: build it whole, or derive a copy with a With method", m.where(w.pos), w.what)
 		}
-	}
-	for _, p := range pkgs {
-		if p.Module != nil && p.Module.Main && p.ForTest == "" && !strings.HasSuffix(p.ImportPath, ".test") && !checked[p.ImportPath] {
-			t.Errorf("%s was not checked", p.ImportPath)
-		}
-	}
-	if !checked[opPath] || len(checked) < 20 {
-		t.Errorf("only %d packages checked (op among them: %v): is the walk reading the module?", len(checked), checked[opPath])
 	}
 }
 
@@ -318,8 +366,7 @@ func TestNoCodeChangesAnErrorOnceMade(t *testing.T) {
 // packages: every way of changing an error is found, and building one or replacing a
 // pointer to one is not.
 func TestErrorWritesFound(t *testing.T) {
-	pkgs := listModule(t, filepath.Join("..", ".."))
-	c := newChecker(pkgs)
+	c := checkModule(t).checker
 	cases := []struct {
 		name, body string
 		want       []string // what each write found writes, in order
@@ -382,4 +429,102 @@ func TestErrorWritesFound(t *testing.T) {
 			t.Errorf("found %q, want %q (only bump's write)", got, want)
 		}
 	})
+}
+
+// retryableExceptions are the functions that make an error whose Retryable is not its kind's,
+// by file and function, each with its reason (Error.Retryable in error.go documents them).
+var retryableExceptions = map[string]string{
+	"shared/huaweicloud/call.go responseError": "a 409 for a load balancer being updated passes",
+	"shared/huaweicloud/resource.go reconcile": "a create that may have happened without an idempotency token is never retried",
+}
+
+// TestRetryableIsTheKinds: every op.Error the module builds says it is retryable exactly when
+// its kind is (Retryable: kind.Retryable(), or a constant that agrees with a constant kind),
+// but in the functions retryableExceptions lists, and each of those still makes one.
+func TestRetryableIsTheKinds(t *testing.T) {
+	m := checkModule(t)
+	used := map[string]bool{}
+	for _, p := range m.packages {
+		for _, f := range p.sources {
+			file, _ := filepath.Rel(m.root, m.fset.Position(f.Pos()).Filename)
+			for _, decl := range f.Decls {
+				fn := ""
+				if d, ok := decl.(*ast.FuncDecl); ok {
+					fn = d.Name.Name
+				}
+				ast.Inspect(decl, func(n ast.Node) bool {
+					lit, ok := n.(*ast.CompositeLit)
+					if !ok || !isErrorType(p.info.TypeOf(lit)) {
+						return true
+					}
+					kind, retryable := errorFields(lit)
+					if retryableAgrees(p.info, kind, retryable) {
+						return true
+					}
+					if key := filepath.ToSlash(file) + " " + fn; retryableExceptions[key] != "" {
+						used[key] = true
+						return true
+					}
+					t.Errorf("%s: Retryable %s disagrees with kind %s: use Retryable: kind.Retryable(), or make the error where it is documented as an exception",
+						m.where(lit.Pos()), exprText(retryable, "false"), exprText(kind, `""`))
+					return true
+				})
+			}
+		}
+	}
+	for key := range retryableExceptions {
+		if !used[key] {
+			t.Errorf("%s is listed as an exception but makes none: take it off the list", key)
+		}
+	}
+}
+
+// errorFields returns the Kind and Retryable values of an op.Error literal (nil: not given).
+func errorFields(lit *ast.CompositeLit) (kind, retryable ast.Expr) {
+	for _, el := range lit.Elts {
+		kv, ok := el.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		switch key, _ := kv.Key.(*ast.Ident); {
+		case key == nil:
+		case key.Name == "Kind":
+			kind = kv.Value
+		case key.Name == "Retryable":
+			retryable = kv.Value
+		}
+	}
+	return kind, retryable
+}
+
+// retryableAgrees reports whether retryable is kind.Retryable(), written so or as constants.
+func retryableAgrees(info *types.Info, kind, retryable ast.Expr) bool {
+	if call, ok := retryable.(*ast.CallExpr); ok && kind != nil && len(call.Args) == 0 {
+		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Retryable" {
+			return types.ExprString(sel.X) == types.ExprString(kind)
+		}
+	}
+	k, b := "", false // an absent Kind or Retryable is the zero value
+	if kind != nil {
+		v := info.Types[kind].Value
+		if v == nil || v.Kind() != constant.String {
+			return false
+		}
+		k = constant.StringVal(v)
+	}
+	if retryable != nil {
+		v := info.Types[retryable].Value
+		if v == nil || v.Kind() != constant.Bool {
+			return false
+		}
+		b = constant.BoolVal(v)
+	}
+	return op.Kind(k).Retryable() == b
+}
+
+func exprText(e ast.Expr, absent string) string {
+	if e == nil {
+		return absent + " (absent)"
+	}
+	return types.ExprString(e)
 }
