@@ -268,9 +268,10 @@ func TestRuntimeAPIRefused(t *testing.T) {
 // TestErrorsScrubbed: what a platform answers goes into errors through redact.Text, without
 // the exchange's own secrets.
 func TestErrorsScrubbed(t *testing.T) {
-	e := chatops.CodeError("feishu reply API", 99991663, "invalid access_token=t-abcdef123 sent with app-SECRET-1", redact.NewSecret("app-SECRET-1"))
+	e := chatops.CodeError(op.KindAuth, "feishu reply API", 99991663, "invalid access_token=t-abcdef123 sent with app-SECRET-1", redact.NewSecret("app-SECRET-1"))
 	if strings.Contains(e.ProviderMessage, "t-abcdef123") || strings.Contains(e.ProviderMessage, "app-SECRET-1") ||
-		!strings.HasPrefix(e.ProviderMessage, "invalid access_token=") || e.ProviderCode != "99991663" {
+		!strings.HasPrefix(e.ProviderMessage, "invalid access_token=") || e.ProviderCode != "99991663" ||
+		e.Kind != op.KindAuth || e.Retryable {
 		t.Errorf("CodeError = %+v", e)
 	}
 	e = chatops.SendError(context.Background(), "test", errors.New(`malformed HTTP response "Authorization: Bearer abcdefghijkl"`))

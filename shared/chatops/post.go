@@ -141,12 +141,13 @@ func StatusError(what string, status int) *op.Error {
 		Message: what + ": HTTP " + strconv.Itoa(status)}
 }
 
-// CodeError is the error for a reply post answered 200 with a platform error code in its body
-// (Feishu "code", DingTalk and WeCom "errcode"). msg is the platform's own message: it goes
-// into ProviderMessage through redact.Text, without any of known (the secrets of the
+// CodeError is the error of the given kind for a reply post answered 200 with a platform
+// error code in its body (Feishu "code", DingTalk and WeCom "errcode"): op.KindProvider, or
+// op.KindAuth for a code that refuses the credentials. msg is the platform's own message: it
+// goes into ProviderMessage through redact.Text, without any of known (the secrets of the
 // exchange, which a platform may echo) and any other credential form.
-func CodeError(what string, code int64, msg string, known ...redact.Secret) *op.Error {
-	return &op.Error{Kind: op.KindProvider, Attempts: 1, ProviderCode: strconv.FormatInt(code, 10),
+func CodeError(kind op.Kind, what string, code int64, msg string, known ...redact.Secret) *op.Error {
+	return &op.Error{Kind: kind, Retryable: kind.Retryable(), Attempts: 1, ProviderCode: strconv.FormatInt(code, 10),
 		ProviderMessage: Truncate(redact.Text(msg, redact.Values(known...)...), 200),
 		Message:         what + ": error " + strconv.FormatInt(code, 10)}
 }
@@ -179,7 +180,7 @@ func PostErrcode(ctx context.Context, hc *http.Client, what, host string, reply 
 		ErrMsg  string `json:"errmsg"`
 	}
 	if json.Unmarshal(answer, &res) == nil && res.ErrCode != nil && *res.ErrCode != 0 {
-		return CodeError(what, *res.ErrCode, res.ErrMsg)
+		return CodeError(op.KindProvider, what, *res.ErrCode, res.ErrMsg)
 	}
 	return nil
 }

@@ -83,20 +83,20 @@ func readAnswer(resp *httpx.Response) (*Envelope, error) {
 	reqID := responseRequestID(resp.Header)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &op.Error{Kind: kindOfHTTP(resp.StatusCode), HTTPStatus: resp.StatusCode, RequestID: reqID}
-		e.Retryable = e.Kind.Retryable()
-		e.Message = fmt.Sprintf("CTyun answered HTTP %d", resp.StatusCode)
+		kind := kindOfHTTP(resp.StatusCode)
+		message := fmt.Sprintf("CTyun answered HTTP %d", resp.StatusCode)
+		var code, providerMessage string
 		if jsonErr == nil && (env.ErrorCode != "" || env.Message != "") {
-			e.ProviderCode = env.ErrorCode
-			e.ProviderMessage = joinText(env.Message, env.Description)
-			if e.ProviderCode != "" {
-				e.Message += " (" + e.ProviderCode + ")"
+			code, providerMessage = env.ErrorCode, joinText(env.Message, env.Description)
+			if code != "" {
+				message += " (" + code + ")"
 			}
-			e.Message += ": " + e.ProviderMessage
+			message += ": " + providerMessage
 		} else if text := pageText(resp.Body); text != "" {
-			e.Message += ": " + text
+			message += ": " + text
 		}
-		return nil, e
+		return nil, &op.Error{Kind: kind, Message: message, Retryable: kind.Retryable(), ProviderCode: code,
+			ProviderMessage: providerMessage, HTTPStatus: resp.StatusCode, RequestID: reqID}
 	}
 	if jsonErr != nil {
 		return nil, &op.Error{Kind: op.KindUnavailable, Retryable: true, HTTPStatus: resp.StatusCode, RequestID: reqID,

@@ -219,9 +219,7 @@ func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Ret
 	var ae *attemptError
 	switch {
 	case errors.As(err, &ae):
-		e := op.Wrap(ae.kind, ae, ae.message())
-		e.Attempts = attempts
-		return nil, e
+		return nil, &op.Error{Kind: ae.kind, Retryable: ae.kind.Retryable(), Attempts: attempts, Err: ae, Message: ae.message()}
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, &op.Error{Kind: op.KindTimeout, Retryable: true, Attempts: attempts, Err: err,
 			Message: "deadline exceeded before the provider answered"}
@@ -229,9 +227,7 @@ func (c *Client) Do(ctx context.Context, req Request, sign Signer, retryable Ret
 		return nil, &op.Error{Kind: op.KindUnavailable, Retryable: true, Attempts: attempts, Err: err,
 			Message: "call cancelled before the provider answered"}
 	case err != nil:
-		e := op.Wrap(op.KindUnavailable, err, "")
-		e.Attempts = attempts
-		return nil, e
+		return nil, &op.Error{Kind: op.KindUnavailable, Retryable: true, Attempts: attempts, Err: err, Message: err.Error()}
 	}
 	return last, nil
 }

@@ -120,8 +120,16 @@ func kindOf(status int, pe providerError) op.Kind {
 func responseError(resp *httpx.Response) *op.Error {
 	pe := parseError(resp.Body)
 	kind := kindOf(resp.StatusCode, pe)
-	e := &op.Error{
-		Kind: kind,
+	message := fmt.Sprintf("huaweicloud answered HTTP %d", resp.StatusCode)
+	if pe.code != "" {
+		message += " " + pe.code
+	}
+	if pe.message != "" {
+		message += ": " + pe.message
+	}
+	return &op.Error{
+		Kind:    kind,
+		Message: message,
 		// A busy load balancer is a conflict that passes: the one kind-independent retry.
 		Retryable:       kind.Retryable() || busy(resp.StatusCode, pe),
 		ProviderCode:    pe.code,
@@ -130,14 +138,6 @@ func responseError(resp *httpx.Response) *op.Error {
 		RequestID:       firstNonEmpty(pe.requestID, resp.Header.Get("X-Request-Id")),
 		Attempts:        resp.Attempts,
 	}
-	e.Message = fmt.Sprintf("huaweicloud answered HTTP %d", resp.StatusCode)
-	if pe.code != "" {
-		e.Message += " " + pe.code
-	}
-	if pe.message != "" {
-		e.Message += ": " + pe.message
-	}
-	return e
 }
 
 // retryable is the transport's retry rule: httpx's (429 with Retry-After, 500, 502, 503,

@@ -344,9 +344,7 @@ func (s *DynamoDBStore) call(ctx context.Context, action string, in, out any) er
 		return unavailable(action, awsjson.ErrUnreadable)
 	}
 	if refusal := awsjson.AsError(err); refusal != nil {
-		e := unavailable(action, refusal)
-		e.Message += ": DynamoDB answered " + strconv.Itoa(refusal.StatusCode) + " " + strings.TrimSpace(refusal.Code+" "+refusal.Message)
-		return e
+		return unavailable(action, refusal)
 	}
 	return unavailable(action, err)
 }
@@ -355,8 +353,11 @@ func (s *DynamoDBStore) call(ctx context.Context, action string, in, out any) er
 // is created, and the next delivery finds the store again.
 func unavailable(action string, cause error) *op.Error {
 	msg := "idempotency store: DynamoDB " + action + " failed"
-	if e, ok := cause.(*op.Error); ok {
-		msg += ": " + e.Message
+	switch c := cause.(type) {
+	case *op.Error:
+		msg += ": " + c.Message
+	case *awsjson.Error:
+		msg += ": DynamoDB answered " + strconv.Itoa(c.StatusCode) + " " + strings.TrimSpace(c.Code+" "+c.Message)
 	}
 	return &op.Error{Kind: op.KindUnavailable, Retryable: true, Message: msg, Err: cause}
 }

@@ -142,9 +142,9 @@ func (c *Client) CreateBackend(ctx context.Context, r *CreateBackendRequest) (op
 			} `json:"result"`
 		}
 		if json.Unmarshal(resp.Body, &ok) != nil || ok.Result.BackendID == "" {
-			e := op.Errorf(op.KindProvider, "JD Cloud answered 200 without result.backendId")
-			e.HTTPStatus, e.RequestID, e.Attempts = resp.StatusCode, requestID(resp, ok.RequestID), resp.Attempts
-			return op.Result{}, e
+			return op.Result{}, &op.Error{Kind: op.KindProvider, Message: "JD Cloud answered 200 without result.backendId",
+				Retryable: op.KindProvider.Retryable(), HTTPStatus: resp.StatusCode, RequestID: requestID(resp, ok.RequestID),
+				Attempts: resp.Attempts}
 		}
 		return op.Result{Status: op.StatusCreated, ID: ok.Result.BackendID, RequestID: requestID(resp, ok.RequestID),
 			Attempts: resp.Attempts, Response: json.RawMessage(resp.Body)}, nil
@@ -221,15 +221,12 @@ func errorOf(resp *httpx.Response) *op.Error {
 	if !isJSON {
 		text = "non-JSON answer: " + http.StatusText(resp.StatusCode)
 	}
-	e := op.Errorf(kind, "JD Cloud answered HTTP %d %s: %s", resp.StatusCode, code, text)
+	message := fmt.Sprintf("JD Cloud answered HTTP %d %s: %s", resp.StatusCode, code, text)
 	if code == "" {
-		e.Message = fmt.Sprintf("JD Cloud answered HTTP %d: %s", resp.StatusCode, text)
+		message = fmt.Sprintf("JD Cloud answered HTTP %d: %s", resp.StatusCode, text)
 	}
-	e.ProviderCode, e.ProviderMessage = code, msg
-	e.HTTPStatus = resp.StatusCode
-	e.RequestID = requestID(resp, eb.RequestID)
-	e.Attempts = resp.Attempts
-	return e
+	return &op.Error{Kind: kind, Message: message, Retryable: kind.Retryable(), ProviderCode: code, ProviderMessage: msg,
+		HTTPStatus: resp.StatusCode, RequestID: requestID(resp, eb.RequestID), Attempts: resp.Attempts}
 }
 
 func requestID(resp *httpx.Response, fromBody string) string {

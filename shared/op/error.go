@@ -90,7 +90,8 @@ type Error struct {
 	// passes though its kind does not (a Huawei 409 for a load balancer being updated, see
 	// huaweicloud's responseError), and a create that may have happened without an
 	// idempotency token (see huaweicloud's reconcile), which is never retryable whatever its
-	// kind, since a blind retry could create a second resource.
+	// kind, since a blind retry could create a second resource. TestRetryableIsTheKinds
+	// (immutable_test.go) holds every error the module builds to that.
 	Retryable       bool                 `json:"retryable"`
 	Violations      []validate.Violation `json:"violations"`
 	ProviderCode    string               `json:"providerCode"`
@@ -114,7 +115,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // An *Error is a value once made: AsError hands back the very error it was given, which a
 // result, a log line or a store may hold too, so code that did not make an error derives a
-// changed copy with the With methods below and never assigns to its fields.
+// changed copy with the With methods below and never assigns to its fields
+// (TestNoCodeChangesAnErrorOnceMade in immutable_test.go finds any code that does).
 
 // WithAttempts returns a copy of e that says n requests were sent.
 func (e *Error) WithAttempts(n int) *Error {

@@ -161,9 +161,9 @@ func getSecret(ctx context.Context, client *http.Client, id string) (map[string]
 	if err != nil && !errors.Is(err, awsjson.ErrUnreadable) {
 		// No answer (a connection failure, or none before the deadline): Secrets Manager is
 		// unavailable, which passes.
-		e := op.Wrap(op.KindUnavailable, err, fmt.Sprintf("%s: no answer from Secrets Manager for %s: %s", ARNVariable, id, op.AsError(err).Message))
-		e.Attempts = op.AsError(err).Attempts
-		return nil, e
+		cause := op.AsError(err)
+		return nil, &op.Error{Kind: op.KindUnavailable, Retryable: true, Attempts: cause.Attempts, Err: err,
+			Message: fmt.Sprintf("%s: no answer from Secrets Manager for %s: %s", ARNVariable, id, cause.Message)}
 	}
 	if err != nil || out.SecretString == nil {
 		return nil, op.Errorf(op.KindConfig, "%s: secret %s has no SecretString (a binary secret is not supported)", ARNVariable, id)

@@ -282,19 +282,21 @@ func (p *platform) Answer(chatops.Message, string) (chatops.Outbound, bool) {
 	return chatops.Outbound{Status: http.StatusOK}, false
 }
 
+// replyAPI names the reply API in errors.
+const replyAPI = "feishu reply API"
+
 // Post replies to the message with text through the reply API. The uuid is derived from the
 // message and the text, so a post repeated within the hour (a retry, a redelivered command's
 // acknowledgement) is shown once.
 func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) error {
-	const what = "feishu reply API"
-	if err := chatops.CheckReply(what, "feishu", reply, time.Now()); err != nil {
+	if err := chatops.CheckReply(replyAPI, "feishu", reply, time.Now()); err != nil {
 		return err
 	}
 	if !validMessageID(reply.MessageID) {
-		return op.Errorf(op.KindValidation, "%s: not a Feishu message id", what)
+		return op.Errorf(op.KindValidation, "%s: not a Feishu message id", replyAPI)
 	}
 	if m := p.Missing(); m != "" {
-		return op.Errorf(op.KindConfig, "%s: %s not set", what, m)
+		return op.Errorf(op.KindConfig, "%s: %s not set", replyAPI, m)
 	}
 	text = chatops.Truncate(text, maxText)
 	content, _ := json.Marshal(map[string]string{"text": text})
@@ -309,28 +311,49 @@ func (p *platform) Post(ctx context.Context, reply chatops.Reply, text string) e
 	if err != nil {
 		return err
 	}
-	status, answer, err := chatops.PostJSON(ctx, p.cfg.HTTPClient, what,
-		p.base+"/open-apis/im/v1/messages/"+reply.MessageID+"/reply", []string{p.host},
+	refused, err := p.send(ctx, reply.MessageID, token, body)
+	if !refused {
+		return err
+	}
+	// Feishu refused a token it had given (revoked, or expired before its stated time): drop
+	// it and send once more at once with a fresh one. The uuid makes Feishu show the reply
+	// once should the first have been taken after all. A fresh token refused too is the
+	// app's to fix, not something a later attempt mends.
+	p.cache.drop(token)
+	if token, err = p.cache.get(ctx); err != nil {
+		return err
+	}
+	if refused, err = p.send(ctx, reply.MessageID, token, body); refused {
+		p.cache.drop(token)
+	}
+	if err != nil {
+		return op.AsError(err).WithAttempts(2)
+	}
+	return nil
+}
+
+// send posts one reply with token, and reports whether Feishu refused the token.
+func (p *platform) send(ctx context.Context, messageID string, token redact.Secret, body []byte) (refused bool, err error) {
+	status, answer, err := chatops.PostJSON(ctx, p.cfg.HTTPClient, replyAPI,
+		p.base+"/open-apis/im/v1/messages/"+messageID+"/reply", []string{p.host},
 		http.Header{"Authorization": {"Bearer " + token.Reveal()}, "Content-Type": {"application/json; charset=utf-8"}}, body)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var res apiAnswer
 	if json.Unmarshal(answer, &res) == nil && res.Code != nil && *res.Code != 0 {
-		e := chatops.CodeError(what, *res.Code, res.Msg, token, p.cfg.AppSecret)
 		if tokenRejected(*res.Code) {
-			p.cache.drop(token)
-			e.Kind, e.Retryable = op.KindAuth, true // the next attempt fetches a new token
+			return true, chatops.CodeError(op.KindAuth, replyAPI, *res.Code, res.Msg, token, p.cfg.AppSecret)
 		}
-		return e
+		return false, chatops.CodeError(op.KindProvider, replyAPI, *res.Code, res.Msg, token, p.cfg.AppSecret)
 	}
 	if status/100 != 2 {
-		return chatops.StatusError(what, status)
+		return false, chatops.StatusError(replyAPI, status)
 	}
 	if res.Code == nil {
-		return op.Errorf(op.KindProvider, "%s: answer without a code", what)
+		return false, op.Errorf(op.KindProvider, "%s: answer without a code", replyAPI)
 	}
-	return nil
+	return false, nil
 }
 
 type apiAnswer struct {

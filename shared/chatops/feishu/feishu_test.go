@@ -245,10 +245,13 @@ type fakeOpenAPI struct {
 	expire                 int64
 	tokenCode, replyCode   int64
 	replyStatus            int
-	mu                     sync.Mutex
-	replies                []map[string]any
-	auths                  []string
-	t                      *testing.T
+	// The first refusals reply calls are answered refusedCode (a token refused) instead.
+	refusals    int32
+	refusedCode int64
+	mu          sync.Mutex
+	replies     []map[string]any
+	auths       []string
+	t           *testing.T
 }
 
 func newFake(t *testing.T) *fakeOpenAPI {
@@ -272,7 +275,7 @@ func newFake(t *testing.T) *fakeOpenAPI {
 			}
 			fmt.Fprintf(w, `{"code":0,"msg":"ok","tenant_access_token":"t-TOKEN%d","expire":%d}`, n, f.expire)
 		case r.URL.Path == "/open-apis/im/v1/messages/om_0123abcd/reply":
-			f.replyCalls.Add(1)
+			n := f.replyCalls.Add(1)
 			var req map[string]any
 			json.Unmarshal(body, &req)
 			f.mu.Lock()
@@ -280,7 +283,11 @@ func newFake(t *testing.T) *fakeOpenAPI {
 			f.auths = append(f.auths, r.Header.Get("Authorization"))
 			f.mu.Unlock()
 			w.WriteHeader(f.replyStatus)
-			fmt.Fprintf(w, `{"code":%d,"msg":"m (sent with %s)","data":{"message_id":"om_new"}}`, f.replyCode, r.Header.Get("Authorization"))
+			code := f.replyCode
+			if n <= f.refusals {
+				code = f.refusedCode
+			}
+			fmt.Fprintf(w, `{"code":%d,"msg":"m (sent with %s)","data":{"message_id":"om_new"}}`, code, r.Header.Get("Authorization"))
 		case r.URL.Path == "/open-apis/im/v1/messages/om_redirect/reply":
 			http.Redirect(w, r, "https://evil.example/", http.StatusFound)
 		default:
@@ -358,6 +365,63 @@ func TestPostShortLivedTokenNotCached(t *testing.T) {
 	}
 }
 
+// TestPostTokenRefused: a tenant token the reply API refuses is dropped and the reply sent
+// once more at once, in the same call and with the same uuid, with a fresh token; a fresh
+// token refused too is a plain auth error, and is not kept either.
+func TestPostTokenRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		refusals int32
+		code     int64
+		wantErr  bool
+	}{
+		{"invalid token, fresh one taken", 1, 99991663, false},
+		{"expired token, fresh one taken", 1, 99991668, false},
+		{"token not found, fresh one taken", 1, 99991661, false},
+		{"fresh token refused too", 2, 99991663, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			f.refusals, f.refusedCode = tc.refusals, tc.code
+			p := f.platform()
+			err := p.Post(context.Background(), reply, "hi")
+			if tc.wantErr {
+				e := op.AsError(err)
+				if e == nil || e.Kind != op.KindAuth || e.Retryable || e.ProviderCode != fmt.Sprint(tc.code) || e.Attempts != 2 {
+					t.Fatalf("err = %v (%+v), want a non-retryable auth error after 2 attempts", err, e)
+				}
+				if b, _ := json.Marshal(e); strings.Contains(string(b), "TOKEN") || strings.Contains(string(b), "SECRET") {
+					t.Errorf("error leaks the token: %s", b)
+				}
+			} else if err != nil {
+				t.Fatalf("err = %v, want the reply sent with a fresh token", err)
+			}
+			if f.tokenCalls.Load() != 2 || f.replyCalls.Load() != 2 {
+				t.Fatalf("%d token fetches, %d replies in one call; want 2 and 2", f.tokenCalls.Load(), f.replyCalls.Load())
+			}
+			if f.auths[0] != "Bearer t-TOKEN1" || f.auths[1] != "Bearer t-TOKEN2" {
+				t.Errorf("sent with %q: want the refused token, then a fresh one", f.auths)
+			}
+			if f.replies[0]["uuid"] != f.replies[1]["uuid"] {
+				t.Error("the reply sent again must keep its uuid, so Feishu shows it once")
+			}
+			// The next call: the accepted fresh token is kept; a refused one is not.
+			f.refusals = 0
+			if err := p.Post(context.Background(), reply, "hi"); err != nil {
+				t.Fatal(err)
+			}
+			want := "Bearer t-TOKEN2"
+			if tc.wantErr {
+				want = "Bearer t-TOKEN3"
+			}
+			if f.auths[2] != want {
+				t.Errorf("next reply sent with %q, want %q", f.auths[2], want)
+			}
+		})
+	}
+}
+
 func TestPostErrors(t *testing.T) {
 	ctx := context.Background()
 	t.Run("reply code", func(t *testing.T) {
@@ -370,22 +434,6 @@ func TestPostErrors(t *testing.T) {
 		}
 		if b, _ := json.Marshal(e); strings.Contains(string(b), "TOKEN") || strings.Contains(string(b), "SECRET") {
 			t.Errorf("error leaks the token: %s", b)
-		}
-	})
-	t.Run("token refused by the reply API is dropped", func(t *testing.T) {
-		f := newFake(t)
-		f.replyCode = 99991663
-		p := f.platform()
-		err := p.Post(ctx, reply, "hi")
-		if e := op.AsError(err); e.Kind != op.KindAuth || !e.Retryable {
-			t.Fatalf("err = %v", err)
-		}
-		f.replyCode = 0
-		if err := p.Post(ctx, reply, "hi"); err != nil {
-			t.Fatal(err)
-		}
-		if f.tokenCalls.Load() != 2 || f.auths[1] != "Bearer t-TOKEN2" {
-			t.Errorf("token calls %d, auth %q: want a fresh token", f.tokenCalls.Load(), f.auths[1])
 		}
 	})
 	t.Run("HTTP 400 with code", func(t *testing.T) {

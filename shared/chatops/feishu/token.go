@@ -75,9 +75,8 @@ func (c *tokenCache) fetch(ctx context.Context) (redact.Secret, time.Duration, e
 		Expire int64         `json:"expire"`
 	}
 	if json.Unmarshal(answer, &res) == nil && res.Code != nil && *res.Code != 0 {
-		e := chatops.CodeError(what, *res.Code, res.Msg, c.p.cfg.AppSecret, res.Token)
-		e.Kind = op.KindAuth // the app id or secret was refused
-		return redact.Secret{}, 0, e
+		// The app id or secret was refused.
+		return redact.Secret{}, 0, chatops.CodeError(op.KindAuth, what, *res.Code, res.Msg, c.p.cfg.AppSecret, res.Token)
 	}
 	if status/100 != 2 {
 		return redact.Secret{}, 0, chatops.StatusError(what, status)
