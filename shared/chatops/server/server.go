@@ -53,8 +53,9 @@ var Deadlines = map[string]time.Duration{
 	"wecom":    5 * time.Second,
 }
 
-// answerMargin is kept free before a platform's deadline for the answer to travel back.
-const answerMargin = 500 * time.Millisecond
+// answerMargin is kept free before a webhook's deadline for the answer to travel back: the
+// default of LBFN_DEADLINE_MARGIN, as for every invocation (op.Invocation).
+const answerMargin = op.DefaultMargin
 
 // Options configures a Server.
 type Options struct {
@@ -189,8 +190,11 @@ func (s *Server) serveChat(ctx context.Context, p chatops.Platform, r Request) c
 	if !ok {
 		deadline = 3 * time.Second
 	}
-	// The deadline runs on the real clock; Now (verification's clock) may be a test's.
-	ctx, cancel := context.WithTimeout(ctx, deadline-answerMargin)
+	// The webhook's deadline is the platform's, or the invocation's when that comes first;
+	// it runs on the real clock (Now, verification's clock, may be a test's).
+	ctx, cancelPlatform := context.WithTimeout(ctx, deadline)
+	defer cancelPlatform()
+	ctx, cancel := op.Invocation(ctx, answerMargin)
 	defer cancel()
 
 	msg, answer, err := p.Receive(chatops.Inbound{Method: r.Method, Header: r.Header, Query: r.Query, Body: r.Body, Now: s.opts.Now()})
