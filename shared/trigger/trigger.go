@@ -296,8 +296,13 @@ func (h *Handler) logOutcome(ctx context.Context, meta op.Meta, res *op.Result, 
 }
 
 // marshal encodes an answer as aws-lambda-go would: no HTML escaping, no trailing newline.
-// Every answer type here encodes without error.
+// Every answer type here encodes without error. A result, the answer of most invocations,
+// encodes itself (op.Result.AppendJSON), the same bytes without checking the provider's
+// answer in it a second time.
 func marshal(v any) []byte {
+	if res, ok := v.(*op.Result); ok {
+		return res.AppendJSON(nil)
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
