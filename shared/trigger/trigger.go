@@ -264,11 +264,12 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta) (res *op.Re
 // logOutcome writes the one line of an outcome. It carries no request body, header or
 // signature: only names, ids, counts and the error's kind and message.
 func (h *Handler) logOutcome(ctx context.Context, meta op.Meta, res *op.Result, d time.Duration) {
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 12) // room for every attribute below: no growing
+	attrs = append(attrs,
 		slog.String("function", res.Function),
 		slog.String("provider", res.Provider),
 		slog.String("trigger", meta.Trigger),
-	}
+	)
 	if meta.MessageID != "" {
 		attrs = append(attrs, slog.String("messageId", meta.MessageID))
 	}
