@@ -39,11 +39,11 @@ func (b *PolicyBody) Validate(v *validate.Report) {
 		v.Addf("conditions", "required: at least one condition")
 	}
 	for i := range b.Conditions {
-		b.Conditions[i].validate(v, validate.Index("conditions", i))
+		b.Conditions[i].validate(v.Object(validate.Index("conditions", i)))
 	}
 
 	if v.Required("targetGroup", b.TargetGroup != nil) {
-		b.TargetGroup.validate(v, "targetGroup")
+		b.TargetGroup.validate(v.Object("targetGroup"))
 	}
 }
 
@@ -58,63 +58,62 @@ func notURL(v *validate.Report, field, s string) bool {
 	return true
 }
 
-func (c *Condition) validate(v *validate.Report, path string) {
-	if v.RequiredString(validate.Join(path, "ruleType"), &c.RuleType) {
-		v.Enum(validate.Join(path, "ruleType"), &c.RuleType, "HOST", "PATH")
+func (c *Condition) validate(at validate.Object) {
+	if at.RequiredString("ruleType", &c.RuleType) {
+		at.Enum("ruleType", &c.RuleType, "HOST", "PATH")
 	}
-	if v.RequiredString(validate.Join(path, "matchType"), &c.MatchType) {
-		v.Enum(validate.Join(path, "matchType"), &c.MatchType, "STARTS_WITH", "EQUAL_TO", "REGEX")
+	if at.RequiredString("matchType", &c.MatchType) {
+		at.Enum("matchType", &c.MatchType, "STARTS_WITH", "EQUAL_TO", "REGEX")
 	}
-	if v.RequiredString(validate.Join(path, "matchValue"), &c.MatchValue) && c.RuleType == "PATH" && c.MatchValue == "/" {
-		v.Addf(validate.Join(path, "matchValue"), `must not be "/" alone when ruleType is PATH`)
+	if at.RequiredString("matchValue", &c.MatchValue) && c.RuleType == "PATH" && c.MatchValue == "/" {
+		at.Addf("matchValue", `must not be "/" alone when ruleType is PATH`)
 	}
 }
 
-func (g *TargetGroup) validate(v *validate.Report, path string) {
-	v.RequiredString(validate.Join(path, "name"), &g.Name)
-	if v.RequiredString(validate.Join(path, "algorithm"), &g.Algorithm) {
-		v.Enum(validate.Join(path, "algorithm"), &g.Algorithm, "rr", "lc")
+func (g *TargetGroup) validate(at validate.Object) {
+	at.RequiredString("name", &g.Name)
+	if at.RequiredString("algorithm", &g.Algorithm) {
+		at.Enum("algorithm", &g.Algorithm, "rr", "lc")
 	}
 	for i := range g.Targets {
-		g.Targets[i].validate(v, validate.Index(validate.Join(path, "targets"), i))
+		g.Targets[i].validate(at.Object(validate.Index("targets", i)))
 	}
 	if g.HealthCheck != nil {
-		g.HealthCheck.validate(v, validate.Join(path, "healthCheck"))
+		g.HealthCheck.validate(at.Object("healthCheck"))
 	}
 	if g.SessionSticky != nil {
-		g.SessionSticky.validate(v, validate.Join(path, "sessionSticky"))
+		g.SessionSticky.validate(at.Object("sessionSticky"))
 	}
 }
 
-func (t *Target) validate(v *validate.Report, path string) {
-	v.RequiredString(validate.Join(path, "instanceID"), &t.InstanceID)
-	if v.Required(validate.Join(path, "protocolPort"), t.ProtocolPort != nil) {
-		v.Range(validate.Join(path, "protocolPort"), t.ProtocolPort, 1, 65535)
+func (t *Target) validate(at validate.Object) {
+	at.RequiredString("instanceID", &t.InstanceID)
+	if at.Required("protocolPort", t.ProtocolPort != nil) {
+		at.Range("protocolPort", t.ProtocolPort, 1, 65535)
 	}
-	if v.RequiredString(validate.Join(path, "instanceType"), &t.InstanceType) {
-		v.Enum(validate.Join(path, "instanceType"), &t.InstanceType, "vm")
+	if at.RequiredString("instanceType", &t.InstanceType) {
+		at.Enum("instanceType", &t.InstanceType, "vm")
 	}
-	if v.Required(validate.Join(path, "weight"), t.Weight != nil) {
-		v.Range(validate.Join(path, "weight"), t.Weight, 1, 256)
+	if at.Required("weight", t.Weight != nil) {
+		at.Range("weight", t.Weight, 1, 256)
 	}
-	if v.RequiredString(validate.Join(path, "address"), &t.Address) {
-		v.IP(validate.Join(path, "address"), &t.Address)
+	if at.RequiredString("address", &t.Address) {
+		at.IP("address", &t.Address)
 	}
 }
 
-func (h *HealthCheck) validate(v *validate.Report, path string) {
-	field := func(name string) string { return validate.Join(path, name) }
+func (h *HealthCheck) validate(at validate.Object) {
 	isHTTP := h.Protocol == "HTTP"
-	known := v.RequiredString(field("protocol"), &h.Protocol) &&
-		v.Enum(field("protocol"), &h.Protocol, "TCP", "UDP", "HTTP")
-	if v.Required(field("timeout"), h.Timeout != nil) {
-		v.Range(field("timeout"), h.Timeout, 2, 60)
+	known := at.RequiredString("protocol", &h.Protocol) &&
+		at.Enum("protocol", &h.Protocol, "TCP", "UDP", "HTTP")
+	if at.Required("timeout", h.Timeout != nil) {
+		at.Range("timeout", h.Timeout, 2, 60)
 	}
-	if v.Required(field("interval"), h.Interval != nil) {
-		v.Range(field("interval"), h.Interval, 1, 20940)
+	if at.Required("interval", h.Interval != nil) {
+		at.Range("interval", h.Interval, 1, 20940)
 	}
-	if v.Required(field("maxRetry"), h.MaxRetry != nil) {
-		v.Range(field("maxRetry"), h.MaxRetry, 1, 10)
+	if at.Required("maxRetry", h.MaxRetry != nil) {
+		at.Range("maxRetry", h.MaxRetry, 1, 10)
 	}
 
 	// "Required and effective only when protocol is HTTP": with another protocol CTyun would
@@ -122,51 +121,51 @@ func (h *HealthCheck) validate(v *validate.Report, path string) {
 	httpOnly := []struct {
 		name  string
 		value *string
-		check func(field string, s *string)
+		check func(name string, s *string)
 	}{
-		{"httpMethod", h.HTTPMethod, func(f string, s *string) { v.Enum(f, s, "GET", "HEAD") }},
-		{"httpUrlPath", h.HTTPURLPath, func(f string, s *string) { v.Length(f, s, 1, 80) }},
-		{"httpExpectedCodes", h.HTTPExpectedCodes, func(f string, s *string) {
-			if v.Length(f, s, 1, 64) && v.Match(f, s, codesPattern, `three-digit codes separated by "," or ranges like 200-299`) {
-				ascendingRanges(v, f, *s)
+		{"httpMethod", h.HTTPMethod, func(name string, s *string) { at.Enum(name, s, "GET", "HEAD") }},
+		{"httpUrlPath", h.HTTPURLPath, func(name string, s *string) { at.Length(name, s, 1, 80) }},
+		{"httpExpectedCodes", h.HTTPExpectedCodes, func(name string, s *string) {
+			if at.Length(name, s, 1, 64) && at.Match(name, s, codesPattern, `three-digit codes separated by "," or ranges like 200-299`) {
+				ascendingRanges(at, name, *s)
 			}
 		}},
 	}
 	for _, hf := range httpOnly {
 		switch {
 		case isHTTP && hf.value == nil:
-			v.Addf(field(hf.name), "required when protocol is HTTP")
+			at.Addf(hf.name, "required when protocol is HTTP")
 		case isHTTP:
-			hf.check(field(hf.name), hf.value)
+			hf.check(hf.name, hf.value)
 		case known && hf.value != nil: // judged only against a valid protocol
-			v.Addf(field(hf.name), "only allowed when protocol is HTTP")
+			at.Addf(hf.name, "only allowed when protocol is HTTP")
 		}
 	}
 }
 
-// ascendingRanges checks that each a-b range of a well-formed code list has a ≤ b.
-func ascendingRanges(v *validate.Report, field, codes string) {
+// ascendingRanges checks that each a-b range of a well-formed code list, member name of at,
+// has a ≤ b.
+func ascendingRanges(at validate.Object, name, codes string) {
 	for _, part := range strings.Split(codes, ",") {
 		if lo, hi, ok := strings.Cut(part, "-"); ok {
 			a, _ := strconv.Atoi(lo)
 			b, _ := strconv.Atoi(hi)
 			if a > b {
-				v.Addf(field, "range %s must go from the lower code to the higher", part)
+				at.Addf(name, "range %s must go from the lower code to the higher", part)
 				return
 			}
 		}
 	}
 }
 
-func (s *SessionSticky) validate(v *validate.Report, path string) {
-	field := func(name string) string { return validate.Join(path, name) }
-	if v.RequiredString(field("sessionType"), &s.SessionType) {
-		v.Enum(field("sessionType"), &s.SessionType, "APP_COOKIE", "HTTP_COOKIE", "SOURCE_IP")
+func (s *SessionSticky) validate(at validate.Object) {
+	if at.RequiredString("sessionType", &s.SessionType) {
+		at.Enum("sessionType", &s.SessionType, "APP_COOKIE", "HTTP_COOKIE", "SOURCE_IP")
 	}
 	if s.SessionType == "APP_COOKIE" && (s.CookieName == nil || *s.CookieName == "") {
-		v.Addf(field("cookieName"), "required when sessionType is APP_COOKIE")
+		at.Addf("cookieName", "required when sessionType is APP_COOKIE")
 	}
 	if (s.SessionType == "APP_COOKIE" || s.SessionType == "SOURCE_IP") && s.PersistenceTimeout == nil {
-		v.Addf(field("persistenceTimeout"), "required when sessionType is %s", s.SessionType)
+		at.Addf("persistenceTimeout", "required when sessionType is %s", s.SessionType)
 	}
 }

@@ -331,7 +331,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 		return nil, ae
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := readAll(io.LimitReader(resp.Body, maxBody), resp.ContentLength)
 	if err != nil {
 		// The provider answered a status but the body broke off: the request was processed.
 		ae := &attemptError{err: err, kind: op.KindUnavailable, written: true, retry: p.RetryAmbiguous}
@@ -341,6 +341,29 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request, sign
 		return nil, ae
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// readAll is io.ReadAll with a first buffer of the size the answer's Content-Length gives
+// (at most maxBody; -1 when unknown): io.ReadAll starts at 512 bytes and grows, three times
+// for a 1.5 kB answer.
+func readAll(r io.Reader, length int64) ([]byte, error) {
+	if length < 0 || length > maxBody {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, length+1) // one byte more, so the read that meets EOF needs no growth
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than it said: grow as io.ReadAll does
+		}
+	}
 }
 
 // Ambiguous reports whether err says a request was written but never answered, so the

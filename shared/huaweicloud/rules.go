@@ -46,132 +46,131 @@ func validateRouting(region, projectID string, v *validate.Report) {
 
 // Validate checks the pool of POST /v2/{project_id}/elb/pools found at path.
 func (p *Pool) Validate(v *validate.Report, path string) {
-	p.V2PoolFields.validate(v, path)
-	v.Enum(validate.Join(path, "protection_status"), p.ProtectionStatus, "nonProtection", protectionConsole)
-	reason := validate.Join(path, "protection_reason")
+	pool := v.Object(path)
+	p.V2PoolFields.validate(pool)
+	pool.Enum("protection_status", p.ProtectionStatus, "nonProtection", protectionConsole)
 	if p.ProtectionReason != nil && (p.ProtectionStatus == nil || *p.ProtectionStatus != protectionConsole) {
-		v.Forbidden(reason, true, "unless protection_status is consoleProtection")
+		pool.Forbidden("protection_reason", true, "unless protection_status is consoleProtection")
 	}
-	v.Length(reason, p.ProtectionReason, 0, maxV2Length)
+	pool.Length("protection_reason", p.ProtectionReason, 0, maxV2Length)
 }
 
 // Validate checks the pool of POST /v2.0/lbaas/pools found at path.
 func (p *LbaasPool) Validate(v *validate.Report, path string) {
-	p.V2PoolFields.validate(v, path)
-	v.Length(validate.Join(path, "project_id"), p.ProjectID, 0, maxV2Length)
+	pool := v.Object(path)
+	p.V2PoolFields.validate(pool)
+	pool.Length("project_id", p.ProjectID, 0, maxV2Length)
 }
 
-func (p *V2PoolFields) validate(v *validate.Report, path string) {
-	at := func(name string) string { return validate.Join(path, name) }
-	v.Length(at("tenant_id"), p.TenantID, 0, maxV2Length)
-	v.Length(at("name"), p.Name, 0, maxV2Length)
-	v.Length(at("description"), p.Description, 0, maxV2Length)
-	if v.RequiredString(at("protocol"), &p.Protocol) {
-		v.Enum(at("protocol"), &p.Protocol, "TCP", "UDP", "HTTP")
+func (p *V2PoolFields) validate(pool validate.Object) {
+	pool.Length("tenant_id", p.TenantID, 0, maxV2Length)
+	pool.Length("name", p.Name, 0, maxV2Length)
+	pool.Length("description", p.Description, 0, maxV2Length)
+	if pool.RequiredString("protocol", &p.Protocol) {
+		pool.Enum("protocol", &p.Protocol, "TCP", "UDP", "HTTP")
 	}
-	if v.RequiredString(at("lb_algorithm"), &p.LbAlgorithm) {
-		v.Enum(at("lb_algorithm"), &p.LbAlgorithm, "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP")
+	if pool.RequiredString("lb_algorithm", &p.LbAlgorithm) {
+		pool.Enum("lb_algorithm", &p.LbAlgorithm, "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP")
 	}
 	if empty(p.ListenerID) && empty(p.LoadbalancerID) {
-		v.Addf(at("listener_id"), "at least one of %s, %s is required", at("listener_id"), at("loadbalancer_id"))
+		pool.Addf("listener_id", "at least one of %s, %s is required", pool.Path("listener_id"), pool.Path("loadbalancer_id"))
 	}
-	validateSessionPersistence(v, at("session_persistence"), p.SessionPersistence, p.Protocol, maxV2CookieName, true)
+	validateSessionPersistence(pool, p.SessionPersistence, p.Protocol, maxV2CookieName, true)
 }
 
-// validateSessionPersistence checks a session_persistence object of a pool of protocol.
+// validateSessionPersistence checks the session_persistence object of a pool of protocol.
 // cookieMax is the page's cookie_name limit; charset restricts cookie_name to letters,
 // digits, '-' and '_' (the v2 pages).
-func validateSessionPersistence(v *validate.Report, path string, sp *SessionPersistence, protocol string, cookieMax int, charset bool) {
+func validateSessionPersistence(pool validate.Object, sp *SessionPersistence, protocol string, cookieMax int, charset bool) {
 	if sp == nil {
 		return
 	}
-	at := func(name string) string { return validate.Join(path, name) }
-	if v.RequiredString(at("type"), &sp.Type) {
-		v.Enum(at("type"), &sp.Type, "SOURCE_IP", "HTTP_COOKIE", persistenceAppCookie)
+	at := pool.Object("session_persistence")
+	if at.RequiredString("type", &sp.Type) {
+		at.Enum("type", &sp.Type, "SOURCE_IP", "HTTP_COOKIE", persistenceAppCookie)
 	}
-	cookie := at("cookie_name")
 	if sp.Type == persistenceAppCookie {
 		if empty(sp.CookieName) {
-			v.Addf(cookie, "required when type is APP_COOKIE")
+			at.Addf("cookie_name", "required when type is APP_COOKIE")
 		}
 	} else if sp.CookieName != nil {
-		v.Addf(cookie, "not allowed unless type is APP_COOKIE")
+		at.Addf("cookie_name", "not allowed unless type is APP_COOKIE")
 	}
 	if sp.CookieName != nil {
-		v.Length(cookie, sp.CookieName, 0, cookieMax)
+		at.Length("cookie_name", sp.CookieName, 0, cookieMax)
 		if charset {
-			v.Match(cookie, sp.CookieName, cookieNameRE, "letters, digits, '-' and '_'")
+			at.Match("cookie_name", sp.CookieName, cookieNameRE, "letters, digits, '-' and '_'")
 		}
 	}
 	// persistence_timeout has no effect with APP_COOKIE but is accepted there (the v2.0
 	// page's own example sends it), so its range is checked whatever the type.
 	switch protocol {
 	case "TCP", "UDP", "QUIC":
-		v.Range(at("persistence_timeout"), sp.PersistenceTimeout, 1, 60)
+		at.Range("persistence_timeout", sp.PersistenceTimeout, 1, 60)
 	default: // HTTP, HTTPS; TLS is not documented, so the widest range applies
-		v.Range(at("persistence_timeout"), sp.PersistenceTimeout, 1, 1440)
+		at.Range("persistence_timeout", sp.PersistenceTimeout, 1, 1440)
 	}
 }
 
 // Validate checks the pool of POST /v3/{project_id}/elb/master-slave-pools found at path.
 func (p *MasterSlavePool) Validate(v *validate.Report, path string) {
-	at := func(name string) string { return validate.Join(path, name) }
-	protocolOK := v.RequiredString(at("protocol"), &p.Protocol) &&
-		v.Enum(at("protocol"), &p.Protocol, "TCP", "UDP", "QUIC", "TLS")
-	if v.RequiredString(at("lb_algorithm"), &p.LbAlgorithm) &&
-		v.Enum(at("lb_algorithm"), &p.LbAlgorithm, "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "QUIC_CID") &&
+	pool := v.Object(path)
+	protocolOK := pool.RequiredString("protocol", &p.Protocol) &&
+		pool.Enum("protocol", &p.Protocol, "TCP", "UDP", "QUIC", "TLS")
+	if pool.RequiredString("lb_algorithm", &p.LbAlgorithm) &&
+		pool.Enum("lb_algorithm", &p.LbAlgorithm, "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "QUIC_CID") &&
 		p.LbAlgorithm == "QUIC_CID" && protocolOK && p.Protocol != "QUIC" {
-		v.Addf(at("lb_algorithm"), "QUIC_CID is allowed only when protocol is QUIC")
+		pool.Addf("lb_algorithm", "QUIC_CID is allowed only when protocol is QUIC")
 	}
 	if empty(p.ListenerID) && empty(p.LoadbalancerID) && empty(p.Type) {
-		v.Addf(at("listener_id"), "at least one of %s, %s, %s is required", at("listener_id"), at("loadbalancer_id"), at("type"))
+		pool.Addf("listener_id", "at least one of %s, %s, %s is required", pool.Path("listener_id"), pool.Path("loadbalancer_id"), pool.Path("type"))
 	}
-	if v.Enum(at("type"), p.Type, "instance", "ip") {
+	if pool.Enum("type", p.Type, "instance", "ip") {
 		switch {
 		case p.Type != nil && *p.Type == "instance":
 			if empty(p.VpcID) {
-				v.Addf(at("vpc_id"), "required when type is instance")
+				pool.Addf("vpc_id", "required when type is instance")
 			}
 		case p.VpcID != nil:
-			v.Addf(at("vpc_id"), "allowed only when type is instance")
+			pool.Addf("vpc_id", "allowed only when type is instance")
 		}
 	}
-	v.Match(at("project_id"), p.ProjectID, projectIDRE, "32 lower-case letters and digits")
-	v.Enum(at("ip_version"), p.IPVersion, "v4", "dualstack")
+	pool.Match("project_id", p.ProjectID, projectIDRE, "32 lower-case letters and digits")
+	pool.Enum("ip_version", p.IPVersion, "v4", "dualstack")
 
 	anyPort := p.AnyPortEnable != nil && *p.AnyPortEnable
 	layer4 := p.Protocol == "TCP" || p.Protocol == "UDP" || p.Protocol == "QUIC"
 	if anyPort && protocolOK && !layer4 {
-		v.Addf(at("any_port_enable"), "allowed only for QUIC, TCP and UDP pools")
+		pool.Addf("any_port_enable", "allowed only for QUIC, TCP and UDP pools")
 	}
-	validateMembers(v, at("members"), p.Members, anyPort)
-	validateHealthMonitor(v, at("healthmonitor"), p.Healthmonitor, p.Protocol)
+	validateMembers(v, pool.Path("members"), p.Members, anyPort)
+	validateHealthMonitor(pool, p.Healthmonitor, p.Protocol)
 
 	if p.Protocol == "QUIC" {
 		switch {
 		case p.SessionPersistence == nil:
-			v.Addf(at("session_persistence"), "required when protocol is QUIC")
+			pool.Addf("session_persistence", "required when protocol is QUIC")
 		case p.SessionPersistence.Type != "" && p.SessionPersistence.Type != "SOURCE_IP": // "" is reported as required below
-			v.Addf(at("session_persistence.type"), "must be SOURCE_IP when protocol is QUIC")
+			pool.Addf("session_persistence.type", "must be SOURCE_IP when protocol is QUIC")
 		}
 	}
-	validateSessionPersistence(v, at("session_persistence"), p.SessionPersistence, p.Protocol, maxV3CookieName, false)
+	validateSessionPersistence(pool, p.SessionPersistence, p.Protocol, maxV3CookieName, false)
 
 	if cd := p.ConnectionDrain; cd != nil {
 		if protocolOK && !layer4 {
-			v.Addf(at("connection_drain"), "allowed only for TCP, UDP and QUIC pools")
+			pool.Addf("connection_drain", "allowed only for TCP, UDP and QUIC pools")
 		}
 		if cd.Enable != nil && *cd.Enable {
-			v.Required(at("connection_drain.timeout"), cd.Timeout != nil)
+			pool.Required("connection_drain.timeout", cd.Timeout != nil)
 		}
-		v.Range(at("connection_drain.timeout"), cd.Timeout, 10, 4000)
+		pool.Range("connection_drain.timeout", cd.Timeout, 10, 4000)
 	}
 	if q := p.QuicCidHashStrategy; q != nil {
 		if p.LbAlgorithm != "QUIC_CID" {
-			v.Addf(at("quic_cid_hash_strategy"), "allowed only when lb_algorithm is QUIC_CID")
+			pool.Addf("quic_cid_hash_strategy", "allowed only when lb_algorithm is QUIC_CID")
 		}
-		v.Range(at("quic_cid_hash_strategy.len"), q.Len, 1, 20)
-		v.Range(at("quic_cid_hash_strategy.offset"), q.Offset, 0, 19)
+		pool.Range("quic_cid_hash_strategy.len", q.Len, 1, 20)
+		pool.Range("quic_cid_hash_strategy.offset", q.Offset, 0, 19)
 	}
 }
 
@@ -184,66 +183,66 @@ func validateMembers(v *validate.Report, path string, ms []MasterSlaveMember, an
 	seen := map[string]bool{}
 	for i := range ms {
 		m := &ms[i]
-		at := func(name string) string { return validate.Join(validate.Index(path, i), name) }
-		if v.RequiredString(at("address"), &m.Address) {
+		at := v.Object(validate.Index(path, i))
+		if at.RequiredString("address", &m.Address) {
 			if empty(m.SubnetCidrID) {
 				if a, err := netip.ParseAddr(m.Address); err != nil || !a.Is4() || !a.IsPrivate() {
-					v.Addf(at("address"), "must be a private IPv4 address when subnet_cidr_id is empty, got %q", m.Address)
+					at.Addf("address", "must be a private IPv4 address when subnet_cidr_id is empty, got %q", m.Address)
 				}
 			} else if a, err := netip.ParseAddr(m.Address); err != nil || a.Zone() != "" || (a.Unmap().Is4() && !a.Unmap().IsPrivate()) {
 				// The v3 page: with a subnet, the address is in that subnet, a private IPv4 or an IPv6.
-				v.Addf(at("address"), "must be a private IPv4 or an IPv6 address, got %q", m.Address)
+				at.Addf("address", "must be a private IPv4 or an IPv6 address, got %q", m.Address)
 			}
 		}
 		if !anyPort {
-			v.Required(at("protocol_port"), m.ProtocolPort != nil)
+			at.Required("protocol_port", m.ProtocolPort != nil)
 		}
-		v.Range(at("protocol_port"), m.ProtocolPort, 1, 65535)
-		if v.RequiredString(at("role"), &m.Role) && v.Enum(at("role"), &m.Role, "master", "slave") {
+		at.Range("protocol_port", m.ProtocolPort, 1, 65535)
+		if at.RequiredString("role", &m.Role) && at.Enum("role", &m.Role, "master", "slave") {
 			if seen[m.Role] {
-				v.Addf(at("role"), "the pool needs one master and one slave, got a second %s", m.Role)
+				at.Addf("role", "the pool needs one master and one slave, got a second %s", m.Role)
 			}
 			seen[m.Role] = true
 		}
 	}
 }
 
-func validateHealthMonitor(v *validate.Report, path string, h *HealthMonitor, protocol string) {
-	if !v.Required(path, h != nil) {
+func validateHealthMonitor(pool validate.Object, h *HealthMonitor, protocol string) {
+	if !pool.Required("healthmonitor", h != nil) {
 		return
 	}
-	at := func(name string) string { return validate.Join(path, name) }
-	if v.Required(at("delay"), h.Delay != nil) {
-		v.Range(at("delay"), h.Delay, 1, 50)
+	at := pool.Object("healthmonitor")
+	if at.Required("delay", h.Delay != nil) {
+		at.Range("delay", h.Delay, 1, 50)
 	}
-	if v.Required(at("max_retries"), h.MaxRetries != nil) {
-		v.Range(at("max_retries"), h.MaxRetries, 1, 10)
+	if at.Required("max_retries", h.MaxRetries != nil) {
+		at.Range("max_retries", h.MaxRetries, 1, 10)
 	}
-	if v.Required(at("timeout"), h.Timeout != nil) {
-		v.Range(at("timeout"), h.Timeout, 1, 50)
+	if at.Required("timeout", h.Timeout != nil) {
+		at.Range("timeout", h.Timeout, 1, 50)
 	}
-	if v.RequiredString(at("type"), &h.Type) && v.Enum(at("type"), &h.Type, "TCP", "UDP_CONNECT", "HTTP", "HTTPS") {
+	if at.RequiredString("type", &h.Type) && at.Enum("type", &h.Type, "TCP", "UDP_CONNECT", "HTTP", "HTTPS") {
 		switch protocol {
 		case "UDP", "QUIC":
 			if h.Type != "UDP_CONNECT" {
-				v.Addf(at("type"), "must be UDP_CONNECT when the pool's protocol is %s, got %q", protocol, h.Type)
+				at.Addf("type", "must be UDP_CONNECT when the pool's protocol is %s, got %q", protocol, h.Type)
 			}
 		case "TCP":
 			if h.Type == "UDP_CONNECT" {
-				v.Addf(at("type"), "must be TCP, HTTP or HTTPS when the pool's protocol is TCP, got %q", h.Type)
+				at.Addf("type", "must be TCP, HTTP or HTTPS when the pool's protocol is TCP, got %q", h.Type)
 			}
 		}
 	}
-	v.Range(at("max_retries_down"), h.MaxRetriesDown, 1, 10)
-	v.Range(at("monitor_port"), h.MonitorPort, 1, 65535)
-	v.Enum(at("http_method"), h.HTTPMethod, "GET", "HEAD", "POST")
-	v.Match(at("url_path"), h.URLPath, urlPathRE, `a path starting with "/" of letters, digits and -/.%?#&_;~!()*[]@$^:',+`)
-	v.Match(at("domain_name"), h.DomainName, domainNameRE, "a name starting with a letter or digit, of letters, digits, '-' and '.'")
-	if v.Match(at("expected_codes"), h.ExpectedCodes, expectedCodesRE, "a code (200), a list (200,202) or a range (200-204)") && h.ExpectedCodes != nil {
+	at.Range("max_retries_down", h.MaxRetriesDown, 1, 10)
+	at.Range("monitor_port", h.MonitorPort, 1, 65535)
+	at.Enum("http_method", h.HTTPMethod, "GET", "HEAD", "POST")
+	at.Match("url_path", h.URLPath, urlPathRE, `a path starting with "/" of letters, digits and -/.%?#&_;~!()*[]@$^:',+`)
+	at.Match("domain_name", h.DomainName, domainNameRE, "a name starting with a letter or digit, of letters, digits, '-' and '.'")
+	if at.Match("expected_codes", h.ExpectedCodes, expectedCodesRE, "a code (200), a list (200,202) or a range (200-204)") && h.ExpectedCodes != nil {
 		for _, part := range strings.Split(*h.ExpectedCodes, ",") {
 			lo, hi, isRange := strings.Cut(part, "-")
 			if isRange && atoi(lo) > atoi(hi) {
-				v.Addf(at("expected_codes"), "range %s is empty", part)
+				at.Addf("expected_codes", "range %s is empty", part)
 			}
 		}
 	}

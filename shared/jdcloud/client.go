@@ -43,6 +43,7 @@ type Client struct {
 	http     *httpx.Client
 	now      func() time.Time
 	nonce    func() string
+	keys     *jdsign.KeyCache // the signing keys of the day, by region
 }
 
 // NewClient checks cfg and returns a client. Its errors are *op.Error of kind config.
@@ -69,6 +70,7 @@ func NewClient(cfg Config) (*Client, error) {
 		http:     cfg.HTTP,
 		now:      cfg.Now,
 		nonce:    cfg.Nonce,
+		keys:     &jdsign.KeyCache{},
 	}, nil
 }
 
@@ -110,7 +112,7 @@ func (c Config) GoString() string { return c.String() }
 
 // signer returns the signer of one region's requests.
 func (c *Client) signer(region string) httpx.Signer {
-	s := &jdsign.Signer{Credentials: c.creds, Service: service, Region: region, Now: c.now, Nonce: c.nonce}
+	s := &jdsign.Signer{Credentials: c.creds, Service: service, Region: region, Now: c.now, Nonce: c.nonce, Keys: c.keys}
 	return s.Sign
 }
 

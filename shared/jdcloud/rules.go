@@ -64,7 +64,7 @@ func ValidateBody(b *CreateBackendBody, v *validate.Report) {
 		v.Addf("agInfoSpec", "only one availability group is supported, got %d", len(b.AgInfoSpec))
 	}
 	for i, ag := range b.AgInfoSpec {
-		v.RequiredString(validate.Join(validate.Index("agInfoSpec", i), "agId"), &ag.AgID)
+		v.Object(validate.Index("agInfoSpec", i)).RequiredString("agId", &ag.AgID)
 	}
 	if len(b.TargetGroupIDs) > 0 {
 		v.Forbidden("agIds", len(b.AgIDs) > 0, "together with targetGroupIds")
@@ -108,41 +108,39 @@ func checkIDs(v *validate.Report, field string, ids []string) {
 }
 
 func validateHealthCheck(b *CreateBackendBody, h *HealthCheckSpec, v *validate.Report, backendProtocolOK bool) {
-	const at = "healthCheckSpec"
-	p := func(name string) string { return validate.Join(at, name) }
-
-	protocolOK := v.RequiredString(p("protocol"), &h.Protocol) &&
-		v.Enum(p("protocol"), &h.Protocol, healthCheckProtocols...)
+	hc := v.Object("healthCheckSpec")
+	protocolOK := hc.RequiredString("protocol", &h.Protocol) &&
+		hc.Enum("protocol", &h.Protocol, healthCheckProtocols...)
 	if protocolOK && h.Protocol == "Icmp" && backendProtocolOK && b.Protocol != "Udp" {
-		v.Addf(p("protocol"), "Icmp health checks are only for Udp backends, protocol is %s", b.Protocol)
+		hc.Addf("protocol", "Icmp health checks are only for Udp backends, protocol is %s", b.Protocol)
 	}
 	if protocolOK && h.Protocol == "Http" && b.Algorithm != nil && *b.Algorithm == "QuintupleHash" {
-		v.Addf(p("protocol"), "dnlb (algorithm QuintupleHash) health checks are Tcp or Icmp")
+		hc.Addf("protocol", "dnlb (algorithm QuintupleHash) health checks are Tcp or Icmp")
 	}
-	v.Range(p("healthyThresholdCount"), h.HealthyThresholdCount, 1, 5)
-	v.Range(p("unhealthyThresholdCount"), h.UnhealthyThresholdCount, 1, 5)
-	v.Range(p("checkTimeoutSeconds"), h.CheckTimeoutSeconds, 2, 60)
-	v.Range(p("intervalSeconds"), h.IntervalSeconds, 5, 300)
-	if v.Range(p("port"), h.Port, 0, 65535) && protocolOK && h.Protocol == "Icmp" {
-		v.Forbidden(p("port"), h.Port != nil, "with health check protocol Icmp")
+	hc.Range("healthyThresholdCount", h.HealthyThresholdCount, 1, 5)
+	hc.Range("unhealthyThresholdCount", h.UnhealthyThresholdCount, 1, 5)
+	hc.Range("checkTimeoutSeconds", h.CheckTimeoutSeconds, 2, 60)
+	hc.Range("intervalSeconds", h.IntervalSeconds, 5, 300)
+	if hc.Range("port", h.Port, 0, 65535) && protocolOK && h.Protocol == "Icmp" {
+		hc.Forbidden("port", h.Port != nil, "with health check protocol Icmp")
 	}
-	v.Enum(p("httpVersion"), h.HTTPVersion, httpVersions...)
+	hc.Enum("httpVersion", h.HTTPVersion, httpVersions...)
 
 	isHTTP := !protocolOK || h.Protocol == "Http" // an unknown protocol is reported once, above
 	if !isHTTP {
-		v.Forbidden(p("httpDomain"), h.HTTPDomain != nil, "unless healthCheckSpec.protocol is Http")
-		v.Forbidden(p("httpPath"), h.HTTPPath != nil, "unless healthCheckSpec.protocol is Http")
-		v.Forbidden(p("httpCode"), h.HTTPCode != nil, "unless healthCheckSpec.protocol is Http")
+		hc.Forbidden("httpDomain", h.HTTPDomain != nil, "unless healthCheckSpec.protocol is Http")
+		hc.Forbidden("httpPath", h.HTTPPath != nil, "unless healthCheckSpec.protocol is Http")
+		hc.Forbidden("httpCode", h.HTTPCode != nil, "unless healthCheckSpec.protocol is Http")
 	}
-	if v.Length(p("httpDomain"), h.HTTPDomain, 1, 255) {
-		v.Match(p("httpDomain"), h.HTTPDomain, httpDomainPattern, "letters, digits, - and .")
+	if hc.Length("httpDomain", h.HTTPDomain, 1, 255) {
+		hc.Match("httpDomain", h.HTTPDomain, httpDomainPattern, "letters, digits, - and .")
 	}
-	if v.Length(p("httpPath"), h.HTTPPath, 1, 1000) && h.HTTPPath != nil && !strings.HasPrefix(*h.HTTPPath, "/") {
-		v.Addf(p("httpPath"), "must start with /, got %q", *h.HTTPPath)
+	if hc.Length("httpPath", h.HTTPPath, 1, 1000) && h.HTTPPath != nil && !strings.HasPrefix(*h.HTTPPath, "/") {
+		hc.Addf("httpPath", "must start with /, got %q", *h.HTTPPath)
 	}
 	for i, code := range h.HTTPCode {
 		if !validHTTPCode(code) {
-			v.Addf(validate.Index(p("httpCode"), i),
+			hc.Addf(validate.Index("httpCode", i),
 				"must be a status 200-499, a range like 201-205, or 2xx, 3xx or 4xx, got %q", code)
 		}
 	}

@@ -269,11 +269,12 @@ func (h *Handler) run(ctx context.Context, raw []byte, meta op.Meta, followUp bo
 // logOutcome writes the one line of an outcome. It carries no request body, header or
 // signature: only names, ids, counts and the error's kind and message.
 func (h *Handler) logOutcome(ctx context.Context, meta op.Meta, res *op.Result, d time.Duration) {
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 12) // room for every attribute below: no growing
+	attrs = append(attrs,
 		slog.String("function", res.Function),
 		slog.String("provider", res.Provider),
 		slog.String("trigger", meta.Trigger),
-	}
+	)
 	if meta.MessageID != "" {
 		attrs = append(attrs, slog.String("messageId", meta.MessageID))
 	}
@@ -301,8 +302,13 @@ func (h *Handler) logOutcome(ctx context.Context, meta op.Meta, res *op.Result, 
 }
 
 // marshal encodes an answer as aws-lambda-go would: no HTML escaping, no trailing newline.
-// Every answer type here encodes without error.
+// Every answer type here encodes without error. A result, the answer of most invocations,
+// encodes itself (op.Result.AppendJSON), the same bytes without checking the provider's
+// answer in it a second time.
 func marshal(v any) []byte {
+	if res, ok := v.(*op.Result); ok {
+		return res.AppendJSON(nil)
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

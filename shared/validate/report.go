@@ -5,11 +5,8 @@ package validate
 
 import (
 	"fmt"
-	"net/netip"
 	"regexp"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 )
 
 // A Violation is one broken rule.
@@ -101,92 +98,44 @@ func (r *Report) Len() int { return len(r.list) + r.more }
 // OK reports whether nothing was recorded.
 func (r *Report) OK() bool { return r.Len() == 0 }
 
+// The checks below are Object's (object.go), on fields named by their whole path.
+
 // Required checks that a required field is present.
-func (r *Report) Required(field string, present bool) bool {
-	if !present {
-		r.Addf(field, "required")
-	}
-	return present
-}
+func (r *Report) Required(field string, present bool) bool { return r.top().Required(field, present) }
 
 // RequiredString checks that a required string is present and not empty.
 func (r *Report) RequiredString(field string, s *string) bool {
-	if s == nil || *s == "" {
-		r.Addf(field, "required")
-		return false
-	}
-	return true
+	return r.top().RequiredString(field, s)
 }
 
 // Forbidden records a violation when a field is present though a rule excludes it.
 func (r *Report) Forbidden(field string, present bool, why string) bool {
-	if present {
-		r.Addf(field, "not allowed %s", why)
-	}
-	return !present
+	return r.top().Forbidden(field, present, why)
 }
 
 // Enum checks that s, when set, is one of allowed (case-sensitive, as the providers are).
 func (r *Report) Enum(field string, s *string, allowed ...string) bool {
-	if s == nil {
-		return true
-	}
-	for _, a := range allowed {
-		if *s == a {
-			return true
-		}
-	}
-	r.Addf(field, "must be one of %s, got %q", strings.Join(allowed, ", "), *s)
-	return false
+	return r.top().Enum(field, s, allowed...)
 }
 
 // Range checks that n, when set, lies in [min, max].
 func (r *Report) Range(field string, n *int, min, max int) bool {
-	if n == nil || (*n >= min && *n <= max) {
-		return true
-	}
-	r.Addf(field, "must be between %d and %d, got %d", min, max, *n)
-	return false
+	return r.top().Range(field, n, min, max)
 }
 
 // Length checks that s, when set, has between min and max characters (not bytes: the
 // providers count Chinese characters as one).
 func (r *Report) Length(field string, s *string, min, max int) bool {
-	if s == nil {
-		return true
-	}
-	n := utf8.RuneCountInString(*s)
-	if n < min || n > max {
-		if min == 0 {
-			r.Addf(field, "must be at most %d characters, got %d", max, n)
-		} else {
-			r.Addf(field, "must be %d to %d characters, got %d", min, max, n)
-		}
-		return false
-	}
-	return true
+	return r.top().Length(field, s, min, max)
 }
 
 // Match checks that s, when set, matches re; what describes the allowed form in the message.
 func (r *Report) Match(field string, s *string, re *regexp.Regexp, what string) bool {
-	if s == nil || re.MatchString(*s) {
-		return true
-	}
-	r.Addf(field, "must be %s, got %q", what, *s)
-	return false
+	return r.top().Match(field, s, re, what)
 }
 
 // IP checks that s, when set, is an IPv4 or IPv6 address.
-func (r *Report) IP(field string, s *string) bool {
-	if s == nil {
-		return true
-	}
-	if _, err := netip.ParseAddr(*s); err != nil {
-		r.Addf(field, "must be an IP address, got %q", *s)
-		return false
-	}
-	return true
-}
+func (r *Report) IP(field string, s *string) bool { return r.top().IP(field, s) }
 
 // Str returns a pointer to s, for checks on required strings held by value.
 func Str(s string) *string { return &s }
