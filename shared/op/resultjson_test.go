@@ -3,6 +3,7 @@ package op
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/lbfn/lbfn/shared/validate"
@@ -52,6 +53,33 @@ func TestAppendJSONIsEncodingJSON(t *testing.T) {
 				t.Errorf("AppendJSON after a prefix: %s", got)
 			}
 		})
+	}
+}
+
+// TestAppendJSONWritesEveryField: a Result with every field set encodes as encoding/json
+// encodes it, so a field added to Result without its line in AppendJSON fails here.
+func TestAppendJSONWritesEveryField(t *testing.T) {
+	var r Result
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Type() == reflect.TypeFor[json.RawMessage]():
+			f.Set(reflect.ValueOf(json.RawMessage(`{"n":` + string(rune('0'+i%10)) + `}`)))
+		case f.Type() == reflect.TypeFor[*Error]():
+			f.Set(reflect.ValueOf(Errorf(KindThrottled, "slow down")))
+		case f.Kind() == reflect.String:
+			f.SetString(v.Type().Field(i).Name)
+		case f.Kind() == reflect.Int:
+			f.SetInt(int64(i + 1))
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		default:
+			t.Fatalf("Result.%s is a %s: set it here, and write it in AppendJSON", v.Type().Field(i).Name, f.Type())
+		}
+	}
+	if got, want := r.AppendJSON(nil), encoded(t, &r); !bytes.Equal(got, want) {
+		t.Errorf("AppendJSON\n%s\nencoding/json\n%s", got, want)
 	}
 }
 
