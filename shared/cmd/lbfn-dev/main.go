@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,7 +20,27 @@ import (
 // CTyun creation polling the emulator is the longest.
 const shutdownGrace = 30 * time.Second
 
+const usage = `usage: lbfn-dev (make run)
+
+Serves every function at http://127.0.0.1:8080/<function> with the HTTP trigger's contract
+(POST the request as the body), chatops at /chatops/<platform>, and the embedded emulator at
+http://127.0.0.1:8090 for every provider whose credentials are not set. It takes no
+arguments; the environment sets it up:
+
+  LBFN_DEV_ADDR        the functions' address (default 127.0.0.1:8080)
+  LBFN_EMULATOR_ADDR   the emulator's address (default 127.0.0.1:8090)
+
+and every variable of README.md's Configuration (credentials, LBFN_ settings). Ctrl-C or
+SIGTERM stops it after the requests in flight are answered.
+`
+
 func main() {
+	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage) }
+	flag.Parse() // -h and -help print the usage and exit 0; any other flag is an error
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "lbfn-dev: unexpected argument %q\n\n%s", flag.Arg(0), usage)
+		os.Exit(2)
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "lbfn-dev:", err)
 		os.Exit(1)
