@@ -8,6 +8,8 @@ import (
 	"github.com/lbfn/lbfn/shared/op"
 )
 
+func init() { ruleTables = append(ruleTables, poolRules) }
+
 // poolRules are the rules of the three pool APIs, which share the body key "pool" and most of
 // their rules.
 var poolRules = ruleTable{

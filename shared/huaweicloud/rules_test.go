@@ -50,8 +50,8 @@ type ruleCase struct {
 // A ruleTable holds the documented rules of the Huawei operations that create one kind of
 // object, and RULES.md's section on them. Every Huawei operation of shared/catalog is an api
 // of one table (TestRulesCoverTheCatalog): a new kind of object is a new table in its own
-// rules_<object>_test.go (rules_pools_test.go is the example), listed in ruleTables; another
-// API of a kind already here is one more api of its table.
+// rules_<object>_test.go that adds it to ruleTables (rules_pools_test.go is the example);
+// another API of a kind already here is one more api of its table.
 type ruleTable struct {
 	title string // RULES.md's heading: "Pools"
 	// key is the body key of its operations' requests and wire bodies: "pool".
@@ -74,8 +74,13 @@ type ruleAPI struct {
 	base     string // a valid request every case starts from
 }
 
-// ruleTables are the tables, in RULES.md's order.
-var ruleTables = []ruleTable{poolRules}
+// ruleTables are the tables, each added by the init of its rules_<object>_test.go.
+var ruleTables []ruleTable
+
+// tables are ruleTables by body key: RULES.md's order, whatever the order of the inits.
+func tables() []ruleTable {
+	return slices.SortedFunc(slices.Values(ruleTables), func(a, b ruleTable) int { return strings.Compare(a.key, b.key) })
+}
 
 const demoProject = "0123456789abcdef0123456789abcdef"
 
@@ -124,7 +129,7 @@ func huaweiOperations() []op.Operation {
 
 // tableOf returns the table and api of the operation serving function.
 func tableOf(function string) (ruleTable, ruleAPI, bool) {
-	for _, t := range ruleTables {
+	for _, t := range tables() {
 		for _, a := range t.apis {
 			if a.function == function {
 				return t, a, true
@@ -170,7 +175,7 @@ func TestRulesCoverTheCatalog(t *testing.T) {
 		if !ok {
 			t.Errorf("%s (shared/catalog) has no rule cases: add it as a ruleAPI (a short name, %q, a valid request) "+
 				"to the ruleTable of body key %q in shared/huaweicloud/rules_<object>_test.go, with a ruleCase for each of its rules "+
-				"(rules_pools_test.go is the example; a new table is listed in ruleTables), then run "+
+				"(rules_pools_test.go is the example, its init adding the table to ruleTables), then run "+
 				"go test ./shared/huaweicloud -run TestRulesTable -update", o.Function(), o.Function(), bodyKey(o))
 			continue
 		}
@@ -189,7 +194,7 @@ func TestRulesCoverTheCatalog(t *testing.T) {
 		}
 	}
 	keys := map[string]bool{}
-	for _, table := range ruleTables {
+	for _, table := range tables() {
 		if keys[table.key] {
 			t.Errorf("two tables of body key %q: one kind of object is one table", table.key)
 		}
@@ -289,7 +294,7 @@ func violationFields(t *testing.T, o op.Operation, raw []byte) []string {
 
 // TestRules runs every case of every table, as TestRules/<key>/<case>, on each api it lists.
 func TestRules(t *testing.T) {
-	for _, table := range ruleTables {
+	for _, table := range tables() {
 		apis := map[string]ruleAPI{}
 		for _, a := range table.apis {
 			apis[a.name] = a
@@ -329,13 +334,13 @@ func TestRules(t *testing.T) {
 func TestRulesTable(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString("# Huawei Cloud ELB: documented rules and their tests\n\n")
-	b.WriteString("Generated from `ruleTables` (`rules_test.go`, one `rules_<object>_test.go` per kind of object) by\n")
+	b.WriteString("Generated from the rule tables (one `rules_<object>_test.go` per kind of object, in `ruleTables`) by\n")
 	b.WriteString("`go test ./shared/huaweicloud -run TestRulesTable -update`; do not edit by hand. Every rule is\n")
 	b.WriteString("checked before any network call (and by the emulator on what it receives). Each case starts from a\n")
 	b.WriteString("valid request of each API listed, applies the valid edits (the request must pass) and the invalid\n")
 	b.WriteString("edits (the violations must be exactly the fields listed). The first rules of each section, those\n")
 	b.WriteString("of the routing fields, the body object and strict decoding, are every operation's.\n")
-	for _, table := range ruleTables {
+	for _, table := range tables() {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", table.title, table.intro)
 		b.WriteString("| Rule | Source | APIs | Test case | Valid edits | Invalid edits | Violations |\n")
 		b.WriteString("|---|---|---|---|---|---|---|\n")
