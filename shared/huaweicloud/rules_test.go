@@ -173,10 +173,11 @@ func TestRulesCoverTheCatalog(t *testing.T) {
 	for _, o := range huaweiOperations() {
 		table, api, ok := tableOf(o.Function())
 		if !ok {
-			t.Errorf("%s (shared/catalog) has no rule cases: add it as a ruleAPI (a short name, %q, a valid request) "+
-				"to the ruleTable of body key %q in shared/huaweicloud/rules_<object>_test.go, with a ruleCase for each of its rules "+
-				"(rules_pools_test.go is the example, its init adding the table to ruleTables), then run "+
-				"go test ./shared/huaweicloud -run TestRulesTable -update", o.Function(), o.Function(), bodyKey(o))
+			key := bodyKey(o)
+			t.Errorf("%s (shared/catalog) has no rule cases: add ruleAPI{<short name>, %q, <a valid request>} to the "+
+				"ruleTable of body key %q (a new one in shared/huaweicloud/rules_%s_test.go, its init adding it to ruleTables, "+
+				"as rules_pools_test.go does), and a ruleCase for each of its rules; then run "+
+				"go test ./shared/huaweicloud -run TestRulesTable -update", o.Function(), o.Function(), key, key)
 			continue
 		}
 		if key := bodyKey(o); key != table.key {
