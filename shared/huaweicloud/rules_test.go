@@ -190,7 +190,7 @@ func TestRulesCoverTheCatalog(t *testing.T) {
 			}
 		}
 		if own == 0 {
-			t.Errorf("%s (%s) is in the %q table but no case of its own rules names it: add ruleCases with apis including %q",
+			t.Errorf("%s (%s) is in the %q table but no case of its own rules names it: add a ruleCase whose apis include %q",
 				o.Function(), api.name, table.key, api.name)
 		}
 	}
