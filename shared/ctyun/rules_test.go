@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/ctyun"
 	"github.com/lbfn/lbfn/shared/op"
 )
@@ -317,3 +318,15 @@ Sources: "API page" is the page "创建转发规则" (` + "`POST /v4/elb/async-c
 | field | rule | source | valid case | invalid case → violation |
 |---|---|---|---|---|
 `
+
+// TestRulesCoverTheCatalog: the rule cases here are ctyun-create-policy's, its provider's one operation in
+// shared/catalog; another would have none until it has its own.
+func TestRulesCoverTheCatalog(t *testing.T) {
+	for _, o := range catalog.Operations {
+		if o.Provider() == ctyun.CreatePolicy.Provider() && o != ctyun.CreatePolicy {
+			t.Errorf("%s (shared/catalog) has no rule cases: rules_test.go covers ctyun-create-policy only; give %s a table of "+
+				"its own rules run on its Decode, and a section in RULES.md (go test ./shared/ctyun -run TestRules -update)",
+				o.Function(), o.Function())
+		}
+	}
+}

@@ -136,8 +136,8 @@ func (e *Emulator) SetFaultPlan(plan FaultPlan) {
 // Resource is one thing the emulator holds because a create made it.
 type Resource struct {
 	Provider string // "jdcloud", "huaweicloud" or "ctyun"
-	// Collection is what it was created in: "backends"; Huawei's pool APIs "v2", "v2.0" and
-	// "v3"; "policies".
+	// Collection is what it was created in: JD Cloud's "backends", a Huawei collection's
+	// path ("/v3/{project_id}/elb/master-slave-pools"), CTyun's "policies".
 	Collection string
 	Name       string
 	ID         string

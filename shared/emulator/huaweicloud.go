@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 // Huawei Cloud ELB: the three pool collections, POST to create and GET ?name= to list, with
 // SDK-HMAC-SHA256 verified, X-Project-Id checked, the client's own rules enforced on the wire
 // body, a settable quota and load balancers or listeners a test marks missing. Another kind of
-// object (a listener, a member) is one more huaweiCollection and its route.
+// object (a listener, a member) is one more entry of huaweiCollections, with its decode.
 
 func init() { providers = append(providers, registerHuawei) }
 
@@ -26,20 +27,26 @@ const huaweiProvider = "huaweicloud"
 
 // A huaweiCollection is one collection of objects: POST on it creates one, GET ?name= lists.
 type huaweiCollection struct {
-	name string // in Resources: the pool APIs' "v2", "v2.0" and "v3"
-	// key holds the object in the create's answer, listKey the array in the list's.
+	// path is its route, which a {project_id} in it must match, and what tells it from the
+	// others (an API version has a collection per kind: v2 pools, v2 listeners). It is the
+	// Collection of its Resources.
+	path string
+	// key holds the object in the create's body and answer ({"pool": {...}}), listKey the
+	// array in the list's. Objects of one key count together against the quota.
 	key, listKey string
 	// v3: answers carry request_id, and lists page_info, as the v3 APIs' do.
 	v3 bool
-	// decode reads a create's wire body strictly and checks it.
-	decode func(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation)
+	// decode reads the object at key of a create's wire body strictly and checks it, with
+	// huaweiDecodeBody.
+	decode func(ctx context.Context, key string, body []byte) (huaweiDecoded, []validate.Violation)
 }
 
-var (
-	huaweiV2Pools          = huaweiCollection{name: "v2", key: "pool", listKey: "pools", decode: huaweiDecodeV2}
-	huaweiLbaasPools       = huaweiCollection{name: "v2.0", key: "pool", listKey: "pools", decode: huaweiDecodeLbaas}
-	huaweiMasterSlavePools = huaweiCollection{name: "v3", key: "pool", listKey: "pools", v3: true, decode: huaweiDecodeV3}
-)
+// huaweiCollections are the collections served.
+var huaweiCollections = []huaweiCollection{
+	{path: "/v2/{project_id}/elb/pools", key: "pool", listKey: "pools", decode: huaweiDecodeV2},
+	{path: "/v2.0/lbaas/pools", key: "pool", listKey: "pools", decode: huaweiDecodeLbaas},
+	{path: "/v3/{project_id}/elb/master-slave-pools", key: "pool", listKey: "pools", v3: true, decode: huaweiDecodeV3},
+}
 
 type huaweiState struct {
 	mu      sync.Mutex
@@ -49,7 +56,7 @@ type huaweiState struct {
 }
 
 type huaweiObject struct {
-	collection, key, project, name string
+	collection, key, project, name string         // collection: its huaweiCollection's path
 	body                           map[string]any // the object as answered
 }
 
@@ -57,9 +64,9 @@ func (e *Emulator) huawei() *huaweiState {
 	return providerState(e, huaweiProvider, func() *huaweiState { return &huaweiState{quota: -1, missing: map[string]bool{}} })
 }
 
-// SetHuaweiQuota makes Huawei creates answer 409 ELB.8905 once a project has n pools (over
-// the three APIs), or n objects of another kind; a negative n removes the limit, as it is at
-// first.
+// SetHuaweiQuota makes a Huawei create answer 409 ELB.8905 once the project has n objects of
+// the kind it creates (n pools over the three pool APIs, n listeners, ...); a negative n
+// removes the limit, as it is at first.
 func (e *Emulator) SetHuaweiQuota(n int) {
 	s := e.huawei()
 	s.mu.Lock()
@@ -78,7 +85,8 @@ func (e *Emulator) SetHuaweiMissing(ids ...string) {
 	}
 }
 
-// HuaweiPoolCount returns how many pools the Huawei APIs have created.
+// HuaweiPoolCount returns how many pools the three pool APIs have created (objects of
+// another kind are not counted).
 func (e *Emulator) HuaweiPoolCount() int {
 	s := e.huawei()
 	s.mu.Lock()
@@ -105,18 +113,18 @@ func (e *Emulator) huaweiResources() []Resource {
 }
 
 func registerHuawei(e *Emulator) {
-	e.huaweiRoute("/v2/{project_id}/elb/pools", huaweiV2Pools)
-	e.huaweiRoute("/v2.0/lbaas/pools", huaweiLbaasPools)
-	e.huaweiRoute("/v3/{project_id}/elb/master-slave-pools", huaweiMasterSlavePools)
+	for _, c := range huaweiCollections {
+		e.huaweiServe(c)
+	}
 }
 
-// huaweiRoute serves c at path: POST creates, GET lists. A {project_id} in path must be the
-// X-Project-Id.
-func (e *Emulator) huaweiRoute(path string, c huaweiCollection) {
-	e.handle(huaweiProvider, "POST "+path, func(w http.ResponseWriter, r *http.Request, body []byte) {
+// huaweiServe serves c at its path: POST creates, GET lists. A {project_id} in the path must
+// be the X-Project-Id.
+func (e *Emulator) huaweiServe(c huaweiCollection) {
+	e.handle(huaweiProvider, "POST "+c.path, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		e.huaweiCreate(w, r, body, c, r.PathValue("project_id"))
 	})
-	e.handle(huaweiProvider, "GET "+path, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	e.handle(huaweiProvider, "GET "+c.path, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		e.huaweiList(w, r, body, c, r.PathValue("project_id"))
 	})
 }
@@ -182,24 +190,30 @@ type huaweiValidatable[P any] interface {
 	Validate(v *validate.Report, path string)
 }
 
-// huaweiDecodeBody decodes the wire body strictly and runs the client's own rules on it.
-func huaweiDecodeBody[P any, PP huaweiValidatable[P]](ctx context.Context, body []byte) (*P, []validate.Violation) {
-	var b huaweicloud.Body[P]
-	if vs := validate.Decode(ctx, body, &b); vs != nil {
+// huaweiDecodeBody decodes the wire body {key: {...}}, whose object is a P, strictly (any
+// other member is an unknown field) and runs the client's own rules on the object.
+func huaweiDecodeBody[P any, PP huaweiValidatable[P]](ctx context.Context, key string, body []byte) (*P, []validate.Violation) {
+	// A struct of one field tagged key, so that validate.Decode judges the body as it would
+	// the struct huaweicloud.Body[P] for key "pool".
+	b := reflect.New(reflect.StructOf([]reflect.StructField{
+		{Name: "Object", Type: reflect.TypeFor[*P](), Tag: reflect.StructTag(`json:"` + key + `"`)},
+	}))
+	if vs := validate.Decode(ctx, body, b.Interface()); vs != nil {
 		return nil, vs
 	}
+	p := b.Elem().Field(0).Interface().(*P)
 	var v validate.Report
-	if v.Required("pool", b.Pool != nil) {
-		PP(b.Pool).Validate(&v, "pool")
+	if v.Required(key, p != nil) {
+		PP(p).Validate(&v, key)
 	}
 	if !v.OK() {
 		return nil, v.Violations()
 	}
-	return b.Pool, nil
+	return p, nil
 }
 
-func huaweiDecodeV2(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation) {
-	p, vs := huaweiDecodeBody[huaweicloud.Pool](ctx, body)
+func huaweiDecodeV2(ctx context.Context, key string, body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.Pool](ctx, key, body)
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
@@ -211,8 +225,8 @@ func huaweiDecodeV2(ctx context.Context, body []byte) (huaweiDecoded, []validate
 	}}, nil
 }
 
-func huaweiDecodeLbaas(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation) {
-	p, vs := huaweiDecodeBody[huaweicloud.LbaasPool](ctx, body)
+func huaweiDecodeLbaas(ctx context.Context, key string, body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.LbaasPool](ctx, key, body)
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
@@ -263,8 +277,8 @@ func huaweiSessionPersistence(sp *huaweicloud.SessionPersistence, protocol strin
 	return map[string]any{"type": sp.Type, "cookie_name": cookie, "persistence_timeout": timeout}
 }
 
-func huaweiDecodeV3(ctx context.Context, body []byte) (huaweiDecoded, []validate.Violation) {
-	p, vs := huaweiDecodeBody[huaweicloud.MasterSlavePool](ctx, body)
+func huaweiDecodeV3(ctx context.Context, key string, body []byte) (huaweiDecoded, []validate.Violation) {
+	p, vs := huaweiDecodeBody[huaweicloud.MasterSlavePool](ctx, key, body)
 	if vs != nil {
 		return huaweiDecoded{}, vs
 	}
@@ -360,7 +374,7 @@ func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []b
 	if project == "" {
 		return
 	}
-	p, vs := c.decode(r.Context(), body)
+	p, vs := c.decode(r.Context(), c.key, body)
 	if vs != nil {
 		// ELB.9805 says a field is missing; any other broken rule makes it ELB.8902.
 		code := "ELB.9805"
@@ -397,7 +411,7 @@ func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []b
 	}
 	id := newID("")
 	obj := p.answer(id, project, e.opts.Now())
-	s.objects = append(s.objects, huaweiObject{collection: c.name, key: c.key, project: project, name: p.name, body: obj})
+	s.objects = append(s.objects, huaweiObject{collection: c.path, key: c.key, project: project, name: p.name, body: obj})
 	rid := newID("")
 	w.Header().Set("X-Request-Id", rid)
 	answer := map[string]any{c.key: obj}
@@ -407,7 +421,7 @@ func (e *Emulator) huaweiCreate(w http.ResponseWriter, r *http.Request, body []b
 	writeJSON(w, http.StatusCreated, answer)
 }
 
-// huaweiList answers GET on a collection, filtered by ?name= when given.
+// huaweiList answers GET on a collection with its own objects, filtered by ?name= when given.
 func (e *Emulator) huaweiList(w http.ResponseWriter, r *http.Request, body []byte, c huaweiCollection, pathProject string) {
 	project := e.huaweiAuth(w, r, body, pathProject)
 	if project == "" {
@@ -418,7 +432,7 @@ func (e *Emulator) huaweiList(w http.ResponseWriter, r *http.Request, body []byt
 	s.mu.Lock()
 	list := []any{}
 	for _, o := range s.objects {
-		if o.collection == c.name && o.project == project && (!byName || slices.Contains(name, o.name)) {
+		if o.collection == c.path && o.project == project && (!byName || slices.Contains(name, o.name)) {
 			list = append(list, o.body)
 		}
 	}

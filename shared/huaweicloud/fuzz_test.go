@@ -3,67 +3,76 @@ package huaweicloud_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 
-	"github.com/lbfn/lbfn/shared/huaweicloud"
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// FuzzDecode feeds arbitrary requests to the three operations: Decode never panics, and what
-// it accepts encodes to a wire body that the emulator's strict decode and the same rules
-// accept too, so client and emulator never disagree.
+// FuzzDecode feeds arbitrary requests to every Huawei operation of shared/catalog: Decode
+// never panics, and what it accepts encodes to a wire body ({key: object}, as the client
+// sends it) that a strict decode of that body and the object's own rules accept too, as the
+// emulator judges it, so client and emulator never disagree.
 func FuzzDecode(f *testing.F) {
-	for _, api := range all {
-		f.Add([]byte(bases[api]))
-	}
-	for _, c := range ruleCases[:12] {
-		for _, api := range c.apis {
-			f.Add(apply(f, bases[api], c.invalid))
-			f.Add(apply(f, bases[api], c.valid))
+	for _, table := range tables() {
+		for _, a := range table.apis {
+			f.Add([]byte(a.base))
+		}
+		for _, c := range table.allCases() {
+			for _, name := range c.apis {
+				for _, a := range table.apis {
+					if a.name == name {
+						f.Add(apply(f, a.base, c.invalid))
+						f.Add(apply(f, a.base, c.valid))
+					}
+				}
+			}
 		}
 	}
 	f.Add([]byte(`null`))
 	f.Add([]byte(`{"pool":{"members":[{},{},{}]}}`))
+	operations := huaweiOperations()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		for _, api := range all {
-			req, err := ops[api].Decode(context.Background(), raw)
+		for _, o := range operations {
+			req, err := o.Decode(context.Background(), raw)
 			if err != nil {
 				continue
 			}
-			var wire []byte
-			var vs []validate.Violation
-			switch r := req.(type) {
-			case *huaweicloud.CreatePoolRequest:
-				wire, vs = roundTrip[huaweicloud.Pool](t, r.Pool)
-			case *huaweicloud.CreateLbaasPoolRequest:
-				wire, vs = roundTrip[huaweicloud.LbaasPool](t, r.Pool)
-			case *huaweicloud.CreateMasterSlavePoolRequest:
-				wire, vs = roundTrip[huaweicloud.MasterSlavePool](t, r.Pool)
-			default:
-				t.Fatalf("%s decoded to %T", api, req)
+			field, ok := bodyField(o.RequestType())
+			if !ok {
+				t.Fatalf("%s: its request type %v has no one body object", o.Function(), o.RequestType())
 			}
-			if vs != nil {
-				t.Fatalf("%s: accepted %s but its wire body %s is refused: %v", api, raw, wire, vs)
+			key := bodyKey(o)
+			object := reflect.ValueOf(req).Elem().FieldByIndex(field.Index)
+			if wire, vs := roundTrip(t, key, object); vs != nil {
+				t.Fatalf("%s: accepted %s but its wire body %s is refused: %v", o.Function(), raw, wire, vs)
 			}
 		}
 	})
 }
 
-type checked[P any] interface {
-	*P
-	Validate(v *validate.Report, path string)
-}
-
-func roundTrip[P any, PP checked[P]](t *testing.T, pool *P) ([]byte, []validate.Violation) {
-	wire, err := json.Marshal(huaweicloud.Body[P]{Pool: pool})
+// roundTrip encodes object (a pointer) as the wire body {key: object}, then decodes it
+// strictly into a body of that one member and checks the object's rules.
+func roundTrip(t *testing.T, key string, object reflect.Value) ([]byte, []validate.Violation) {
+	wire, err := json.Marshal(map[string]any{key: object.Interface()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back huaweicloud.Body[P]
-	if vs := validate.Decode(context.Background(), wire, &back); vs != nil {
+	back := reflect.New(reflect.StructOf([]reflect.StructField{
+		{Name: "Object", Type: object.Type(), Tag: reflect.StructTag(`json:"` + key + `"`)},
+	}))
+	if vs := validate.Decode(context.Background(), wire, back.Interface()); vs != nil {
 		return wire, vs
 	}
+	got, ok := back.Elem().Field(0).Interface().(interface {
+		Validate(v *validate.Report, path string)
+	})
+	if !ok {
+		t.Fatalf("%v has no Validate(*validate.Report, string): its rules", object.Type())
+	}
 	var v validate.Report
-	PP(back.Pool).Validate(&v, "pool")
+	if v.Required(key, !back.Elem().Field(0).IsNil()) {
+		got.Validate(&v, key)
+	}
 	return wire, v.Violations()
 }

@@ -19,25 +19,27 @@ import (
 	"github.com/lbfn/lbfn/shared/validate"
 )
 
-// A second kind of object, a listener, declared the way a new operation would be: its
-// description, request type, rules and operation, and nothing else. Driven against
-// fakeListeners below, it shows that create, lookup and reconcile (resource.go) know nothing
-// of pools.
+// A second kind of object, declared the way a new operation would be: its description,
+// request type, rules and operation, and nothing else. Driven against fakeWidgets below, it
+// shows that create, lookup and reconcile (resource.go) know nothing of pools. The widget is
+// made up (ELB has none, and huawei-create-widget is no function of the catalog), so that a
+// real listener or member can land beside it without confusion.
 
-// testListener is a cut-down listener object of POST /v3/{project_id}/elb/listeners.
-type testListener struct {
+// testWidget is a made-up object shaped like a listener, of a made-up collection
+// POST /v3/{project_id}/elb/widgets.
+type testWidget struct {
 	Name           *string `json:"name,omitempty"`
 	Protocol       string  `json:"protocol"`
 	ProtocolPort   *int    `json:"protocol_port"`
 	LoadbalancerID string  `json:"loadbalancer_id"`
 }
 
-var testListeners = resource[testListener]{
-	noun: "listener", key: "listener", listKey: "listeners",
-	path: func(p string) string { return "/v3/" + p + "/elb/listeners" },
-	name: func(l *testListener) string { return deref(l.Name) },
+var testWidgets = resource[testWidget]{
+	noun: "widget", key: "widget", listKey: "widgets",
+	path: func(p string) string { return "/v3/" + p + "/elb/widgets" },
+	name: func(l *testWidget) string { return deref(l.Name) },
 	// The same name, protocol and port, on the same load balancer.
-	matches: func(sent *testListener, listed []byte) bool {
+	matches: func(sent *testWidget, listed []byte) bool {
 		var l struct {
 			Name          string `json:"name"`
 			Protocol      string `json:"protocol"`
@@ -49,14 +51,14 @@ var testListeners = resource[testListener]{
 	},
 }
 
-type testListenerRequest struct {
+type testWidgetRequest struct {
 	op.Common
-	Region    string        `json:"region"`
-	ProjectID string        `json:"projectId,omitempty"`
-	Listener  *testListener `json:"listener"`
+	Region    string      `json:"region"`
+	ProjectID string      `json:"projectId,omitempty"`
+	Widget    *testWidget `json:"widget"`
 }
 
-func (l *testListener) validate(v *validate.Report, path string) {
+func (l *testWidget) validate(v *validate.Report, path string) {
 	at := func(name string) string { return validate.Join(path, name) }
 	v.Length(at("name"), l.Name, 0, maxV2Length)
 	if v.RequiredString(at("protocol"), &l.Protocol) {
@@ -68,59 +70,59 @@ func (l *testListener) validate(v *validate.Report, path string) {
 	v.RequiredString(at("loadbalancer_id"), &l.LoadbalancerID)
 }
 
-func newTestCreateListener(c *Client) op.Operation {
-	return &op.Spec[testListenerRequest, *Client]{
-		FunctionName: "huawei-create-listener",
+func newTestCreateWidget(c *Client) op.Operation {
+	return &op.Spec[testWidgetRequest, *Client]{
+		FunctionName: "huawei-create-widget",
 		ProviderName: ProviderName,
 		Client:       func() (*Client, error) { return c, nil },
-		Validate: func(r *testListenerRequest, v *validate.Report) {
+		Validate: func(r *testWidgetRequest, v *validate.Report) {
 			validateRouting(r.Region, r.ProjectID, v)
-			if v.Required("listener", r.Listener != nil) {
-				r.Listener.validate(v, "listener")
+			if v.Required("widget", r.Widget != nil) {
+				r.Widget.validate(v, "widget")
 			}
 		},
-		Send: func(ctx context.Context, c *Client, r *testListenerRequest, call op.Call) (op.Result, error) {
-			return send(ctx, c, testListeners, r.Region, r.ProjectID, r.Listener, call)
+		Send: func(ctx context.Context, c *Client, r *testWidgetRequest, call op.Call) (op.Result, error) {
+			return send(ctx, c, testWidgets, r.Region, r.ProjectID, r.Widget, call)
 		},
 	}
 }
 
-// A fault is what fakeListeners does with one request.
+// A fault is what fakeWidgets does with one request.
 type fault int
 
 const (
 	pass    fault = iota
 	drop          // closes the connection without handling the request or answering
 	lost          // handles the request (a POST creates), then closes without answering
-	noID          // answers a POST 201 without the listener's id, creating nothing
+	noID          // answers a POST 201 without the widget's id, creating nothing
 	busy409       // answers 409 saying the load balancer is busy, which passes
 )
 
-// fakeListeners is a listener collection on loopback: POST creates, GET ?name= lists, each
+// fakeWidgets is a widget collection on loopback: POST creates, GET ?name= lists, each
 // request's signature verified and the next of faults applied to it.
-type fakeListeners struct {
-	t         *testing.T
-	mu        sync.Mutex
-	faults    []fault
-	listeners []map[string]any
-	methods   []string
-	posted    [][]byte
+type fakeWidgets struct {
+	t       *testing.T
+	mu      sync.Mutex
+	faults  []fault
+	widgets []map[string]any
+	methods []string
+	posted  [][]byte
 }
 
 const (
 	testAK      = "test-ak"
 	testSK      = "test-sk"
 	testProject = "0123456789abcdef0123456789abcdef"
-	listenersAt = "/v3/" + testProject + "/elb/listeners"
+	widgetsAt   = "/v3/" + testProject + "/elb/widgets"
 )
 
-func (f *fakeListeners) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *fakeWidgets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
 	}
 	if err := (&hwsign.Verifier{AccessKey: testAK, SecretKey: redact.NewSecret(testSK)}).Verify(r, body); err != nil ||
-		r.Header.Get("X-Project-Id") != testProject || r.URL.Path != listenersAt {
+		r.Header.Get("X-Project-Id") != testProject || r.URL.Path != widgetsAt {
 		f.t.Errorf("%s %s: signature %v, project %q", r.Method, r.URL, err, r.Header.Get("X-Project-Id"))
 		http.Error(w, "refused", http.StatusUnauthorized)
 		return
@@ -149,7 +151,7 @@ func (f *fakeListeners) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(answer)
 }
 
-func (f *fakeListeners) handle(r *http.Request, body []byte, todo fault) (int, any) {
+func (f *fakeWidgets) handle(r *http.Request, body []byte, todo fault) (int, any) {
 	switch {
 	case todo == drop:
 		return 0, nil
@@ -157,77 +159,77 @@ func (f *fakeListeners) handle(r *http.Request, body []byte, todo fault) (int, a
 		return http.StatusConflict, map[string]any{"error_code": "ELB.8907", "error_msg": "the load balancer is PENDING_UPDATE"}
 	case r.Method == http.MethodGet:
 		list := []any{}
-		for _, l := range f.listeners {
+		for _, l := range f.widgets {
 			if name, ok := r.URL.Query()["name"]; !ok || l["name"] == name[0] {
 				list = append(list, l)
 			}
 		}
-		return http.StatusOK, map[string]any{"listeners": list, "request_id": "rid-list"}
+		return http.StatusOK, map[string]any{"widgets": list, "request_id": "rid-list"}
 	case todo == noID:
-		return http.StatusCreated, map[string]any{"listener": map[string]any{}}
+		return http.StatusCreated, map[string]any{"widget": map[string]any{}}
 	}
 	f.posted = append(f.posted, body)
-	var b struct{ Listener testListener }
+	var b struct{ Widget testWidget }
 	if err := json.Unmarshal(body, &b); err != nil {
 		return http.StatusBadRequest, map[string]any{"error_code": "ELB.8902", "error_msg": err.Error()}
 	}
-	f.listeners = append(f.listeners, f.listener(b.Listener))
-	return http.StatusCreated, map[string]any{"listener": f.listeners[len(f.listeners)-1], "request_id": "rid-create"}
+	f.widgets = append(f.widgets, f.widget(b.Widget))
+	return http.StatusCreated, map[string]any{"widget": f.widgets[len(f.widgets)-1], "request_id": "rid-create"}
 }
 
-// listener is the listener object the fake answers and lists for l.
-func (f *fakeListeners) listener(l testListener) map[string]any {
+// widget is the widget object the fake answers and lists for l.
+func (f *fakeWidgets) widget(l testWidget) map[string]any {
 	return map[string]any{
-		"id": "listener-" + string(rune('a'+len(f.listeners))), "name": deref(l.Name), "protocol": l.Protocol,
+		"id": "widget-" + string(rune('a'+len(f.widgets))), "name": deref(l.Name), "protocol": l.Protocol,
 		"protocol_port": *l.ProtocolPort, "loadbalancers": []any{map[string]any{"id": l.LoadbalancerID}},
 	}
 }
 
-// TestResourceListener runs the listener operation through create, lookup-first on a repeat
+// TestResourceWidget runs the widget operation through create, lookup-first on a repeat
 // and reconcile after lost answers, the exactly-once behaviour the pools have.
-func TestResourceListener(t *testing.T) {
-	const web = `{"region":"cn-north-4","listener":{"name":"web","protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`
-	const unnamed = `{"region":"cn-north-4","listener":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`
+func TestResourceWidget(t *testing.T) {
+	const web = `{"region":"cn-north-4","widget":{"name":"web","protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`
+	const unnamed = `{"region":"cn-north-4","widget":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`
 	port := func(n int) *int { return &n }
 	name := func(s string) *string { return &s }
-	sameWeb := testListener{Name: name("web"), Protocol: "HTTP", ProtocolPort: port(80), LoadbalancerID: "lb-1"}
-	otherPort := testListener{Name: name("web"), Protocol: "HTTP", ProtocolPort: port(8080), LoadbalancerID: "lb-1"}
+	sameWeb := testWidget{Name: name("web"), Protocol: "HTTP", ProtocolPort: port(80), LoadbalancerID: "lb-1"}
+	otherPort := testWidget{Name: name("web"), Protocol: "HTTP", ProtocolPort: port(8080), LoadbalancerID: "lb-1"}
 	tests := []struct {
-		name      string
-		raw       string
-		delivery  int // op.Meta.Delivery: 1 is known to be the first
-		existing  []testListener
-		faults    []fault
-		methods   string // the requests the fake receives
-		listeners int    // how many it holds after
-		adopted   string // the id of the listener adopted, "" when this call created it
-		errKind   op.Kind
-		errText   string
+		name     string
+		raw      string
+		delivery int // op.Meta.Delivery: 1 is known to be the first
+		existing []testWidget
+		faults   []fault
+		methods  string // the requests the fake receives
+		widgets  int    // how many it holds after
+		adopted  string // the id of the widget adopted, "" when this call created it
+		errKind  op.Kind
+		errText  string
 	}{
-		{name: "first delivery creates", raw: web, delivery: 1, methods: "POST", listeners: 1},
-		{name: "busy load balancer is retried", raw: web, delivery: 1, faults: []fault{busy409}, methods: "POST POST", listeners: 1},
-		{name: "repeat adopts the earlier one", raw: web, delivery: 2, existing: []testListener{sameWeb},
-			methods: "GET", listeners: 1, adopted: "listener-a"},
-		{name: "repeat creates when absent", raw: web, delivery: 2, methods: "GET POST", listeners: 1},
-		{name: "uncounted delivery creates without looking", raw: web, existing: []testListener{sameWeb}, methods: "POST", listeners: 2},
-		{name: "answer lost: found by name", raw: web, delivery: 1, faults: []fault{lost}, methods: "POST GET", listeners: 1, adopted: "listener-a"},
-		{name: "create unanswered: sent once more", raw: web, delivery: 1, faults: []fault{drop}, methods: "POST GET POST", listeners: 1},
+		{name: "first delivery creates", raw: web, delivery: 1, methods: "POST", widgets: 1},
+		{name: "busy load balancer is retried", raw: web, delivery: 1, faults: []fault{busy409}, methods: "POST POST", widgets: 1},
+		{name: "repeat adopts the earlier one", raw: web, delivery: 2, existing: []testWidget{sameWeb},
+			methods: "GET", widgets: 1, adopted: "widget-a"},
+		{name: "repeat creates when absent", raw: web, delivery: 2, methods: "GET POST", widgets: 1},
+		{name: "uncounted delivery creates without looking", raw: web, existing: []testWidget{sameWeb}, methods: "POST", widgets: 2},
+		{name: "answer lost: found by name", raw: web, delivery: 1, faults: []fault{lost}, methods: "POST GET", widgets: 1, adopted: "widget-a"},
+		{name: "create unanswered: sent once more", raw: web, delivery: 1, faults: []fault{drop}, methods: "POST GET POST", widgets: 1},
 		{name: "lookup's answer lost: asked again", raw: web, delivery: 1, faults: []fault{lost, drop, lost},
-			methods: "POST GET GET GET", listeners: 1, adopted: "listener-a"},
-		{name: "same name, other port is not adopted", raw: web, delivery: 1, existing: []testListener{otherPort}, faults: []fault{drop},
-			methods: "POST GET POST", listeners: 2},
-		{name: "two matches are not guessed between", raw: web, delivery: 1, existing: []testListener{sameWeb}, faults: []fault{lost},
-			methods: "POST GET", listeners: 2, errKind: op.KindConflict, errText: `a listener may have been created: looking it up by name failed: conflict: several listeners named "web" match (listener-a, listener-b); check the listeners`},
+			methods: "POST GET GET GET", widgets: 1, adopted: "widget-a"},
+		{name: "same name, other port is not adopted", raw: web, delivery: 1, existing: []testWidget{otherPort}, faults: []fault{drop},
+			methods: "POST GET POST", widgets: 2},
+		{name: "two matches are not guessed between", raw: web, delivery: 1, existing: []testWidget{sameWeb}, faults: []fault{lost},
+			methods: "POST GET", widgets: 2, errKind: op.KindConflict, errText: `a widget may have been created: looking it up by name failed: conflict: several widgets named "web" match (widget-a, widget-b); check the widgets`},
 		{name: "unnamed: not sent again", raw: unnamed, delivery: 1, faults: []fault{lost},
-			methods: "POST", listeners: 1, errKind: op.KindUnavailable, errText: "the listener has no name to look it up by"},
-		{name: "created without an id", raw: web, delivery: 1, faults: []fault{noID}, methods: "POST", listeners: 0,
-			errKind: op.KindProvider, errText: "without a listener id; a listener may have been created"},
+			methods: "POST", widgets: 1, errKind: op.KindUnavailable, errText: "the widget has no name to look it up by"},
+		{name: "created without an id", raw: web, delivery: 1, faults: []fault{noID}, methods: "POST", widgets: 0,
+			errKind: op.KindProvider, errText: "without a widget id; a widget may have been created"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeListeners{t: t, faults: tt.faults}
+			fake := &fakeWidgets{t: t, faults: tt.faults}
 			for _, l := range tt.existing {
-				fake.listeners = append(fake.listeners, fake.listener(l))
+				fake.widgets = append(fake.widgets, fake.widget(l))
 			}
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
@@ -239,20 +241,20 @@ func TestResourceListener(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			res := op.Run(ctx, newTestCreateListener(c), []byte(tt.raw), op.Meta{Trigger: "direct", Delivery: tt.delivery})
+			res := op.Run(ctx, newTestCreateWidget(c), []byte(tt.raw), op.Meta{Trigger: "direct", Delivery: tt.delivery})
 
 			fake.mu.Lock()
 			defer fake.mu.Unlock()
 			if got := strings.Join(fake.methods, " "); got != tt.methods || res.Attempts != len(fake.methods) {
 				t.Errorf("requests %q (attempts %d), want %q", got, res.Attempts, tt.methods)
 			}
-			if len(fake.listeners) != tt.listeners {
-				t.Errorf("%d listeners, want %d", len(fake.listeners), tt.listeners)
+			if len(fake.widgets) != tt.widgets {
+				t.Errorf("%d widgets, want %d", len(fake.widgets), tt.widgets)
 			}
 			for _, b := range fake.posted {
 				var wire map[string]json.RawMessage
-				if json.Unmarshal(b, &wire) != nil || len(wire) != 1 || wire["listener"] == nil {
-					t.Errorf("wire body %s, want {\"listener\": ...} only", b)
+				if json.Unmarshal(b, &wire) != nil || len(wire) != 1 || wire["widget"] == nil {
+					t.Errorf("wire body %s, want {\"widget\": ...} only", b)
 				}
 			}
 			if tt.errKind != "" {
@@ -265,12 +267,12 @@ func TestResourceListener(t *testing.T) {
 				t.Fatalf("result %+v, error %+v", res, res.Error)
 			}
 			var answer struct {
-				Listener struct{ ID, Name string }
+				Widget struct{ ID, Name string }
 			}
-			if err := json.Unmarshal(res.Response, &answer); err != nil || answer.Listener.ID != res.ID || answer.Listener.Name != "web" {
-				t.Errorf("response %s (%v) does not carry listener %s", res.Response, err, res.ID)
+			if err := json.Unmarshal(res.Response, &answer); err != nil || answer.Widget.ID != res.ID || answer.Widget.Name != "web" {
+				t.Errorf("response %s (%v) does not carry widget %s", res.Response, err, res.ID)
 			}
-			want, wantRID := fake.listeners[len(fake.listeners)-1]["id"], "rid-create"
+			want, wantRID := fake.widgets[len(fake.widgets)-1]["id"], "rid-create"
 			if tt.adopted != "" {
 				want, wantRID = tt.adopted, "rid-list"
 			}
@@ -281,18 +283,18 @@ func TestResourceListener(t *testing.T) {
 	}
 }
 
-// TestResourceRules shows the listener's rules checked before any call, named by JSON path.
+// TestResourceRules shows the widget's rules checked before any call, named by JSON path.
 func TestResourceRules(t *testing.T) {
-	o := newTestCreateListener(nil)
+	o := newTestCreateWidget(nil)
 	tests := []struct {
 		raw    string
 		fields []string
 	}{
-		{`{"region":"cn-north-4","listener":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`, nil},
-		{`{"region":"cn-north-4"}`, []string{"listener"}},
-		{`{"listener":{"protocol":"QUIC","protocol_port":0,"loadbalancer_id":""}}`,
-			[]string{"region", "listener.protocol", "listener.protocol_port", "listener.loadbalancer_id"}},
-		{`{"region":"cn-north-4","listener":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1","pool":{}}}`, []string{"listener.pool"}},
+		{`{"region":"cn-north-4","widget":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1"}}`, nil},
+		{`{"region":"cn-north-4"}`, []string{"widget"}},
+		{`{"widget":{"protocol":"QUIC","protocol_port":0,"loadbalancer_id":""}}`,
+			[]string{"region", "widget.protocol", "widget.protocol_port", "widget.loadbalancer_id"}},
+		{`{"region":"cn-north-4","widget":{"protocol":"HTTP","protocol_port":80,"loadbalancer_id":"lb-1","pool":{}}}`, []string{"widget.pool"}},
 	}
 	for _, tt := range tests {
 		_, err := o.Decode(context.Background(), []byte(tt.raw))

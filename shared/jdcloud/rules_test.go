@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lbfn/lbfn/shared/catalog"
 	"github.com/lbfn/lbfn/shared/jdcloud"
 	"github.com/lbfn/lbfn/shared/op"
 	"github.com/lbfn/lbfn/shared/validate"
@@ -301,4 +302,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("wire body %s breaks rules: %v", wire, rep.Violations())
 		}
 	})
+}
+
+// TestRulesCoverTheCatalog: the rule cases here are jdcloud-create-backend's, its provider's one operation in
+// shared/catalog; another would have none until it has its own.
+func TestRulesCoverTheCatalog(t *testing.T) {
+	for _, o := range catalog.Operations {
+		if o.Provider() == jdcloud.CreateBackend.Provider() && o != jdcloud.CreateBackend {
+			t.Errorf("%s (shared/catalog) has no rule cases: rules_test.go covers jdcloud-create-backend only; give %s a table of "+
+				"its own rules run on its Decode, and a section in RULES.md (go test ./shared/jdcloud -run TestRulesDoc -update)",
+				o.Function(), o.Function())
+		}
+	}
 }
