@@ -194,7 +194,7 @@ type huaweiValidatable[P any] interface {
 // other member is an unknown field) and runs the client's own rules on the object.
 func huaweiDecodeBody[P any, PP huaweiValidatable[P]](ctx context.Context, key string, body []byte) (*P, []validate.Violation) {
 	// A struct of one field tagged key, so that validate.Decode judges the body as it would
-	// the struct huaweicloud.Body[P] for key "pool".
+	// a struct declared with that one member.
 	b := reflect.New(reflect.StructOf([]reflect.StructField{
 		{Name: "Object", Type: reflect.TypeFor[*P](), Tag: reflect.StructTag(`json:"` + key + `"`)},
 	}))

@@ -15,11 +15,6 @@ type Request[P any] struct {
 	Pool *P `json:"pool"`
 }
 
-// Body is the wire body of every create: {"pool": {...}}.
-type Body[P any] struct {
-	Pool *P `json:"pool"`
-}
-
 // The requests of the three operations.
 type (
 	CreatePoolRequest            = Request[Pool]
