@@ -61,17 +61,3 @@ func TestKeyCacheSignsAsWithout(t *testing.T) {
 	}
 }
 
-func BenchmarkSignKeyCache(b *testing.B) {
-	s := vectorSigner()
-	s.Nonce = nil
-	s.Keys = &KeyCache{}
-	body := []byte(vectorBody)
-	b.ReportAllocs()
-	for b.Loop() {
-		req, _ := http.NewRequest("POST", vectorURL, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if err := s.Sign(req, body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
