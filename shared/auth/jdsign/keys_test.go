@@ -60,4 +60,3 @@ func TestKeyCacheSignsAsWithout(t *testing.T) {
 		}
 	}
 }
-
