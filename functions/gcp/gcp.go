@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
@@ -59,11 +58,10 @@ type setup struct {
 	http  http.Handler
 	run   op.Operation         // op, or one that answers the set-up's config failure
 	topic trigger.FailureQueue // nil: no failure topic
-	// timeout bounds one Pub/Sub delivery (LBFN_REQUEST_TIMEOUT), so a long CTyun creation
-	// answers in_progress before the platform's own timeout ends the instance's request.
-	timeout time.Duration
-	// margin is kept free before a delivery's deadline to answer in (LBFN_DEADLINE_MARGIN).
-	margin time.Duration
+	// bounds are a Pub/Sub delivery's time: LBFN_REQUEST_TIMEOUT, so that a long CTyun
+	// creation answers in_progress before the platform's own timeout ends the instance's
+	// request, less LBFN_DEADLINE_MARGIN (trigger.Options.RequestContext).
+	bounds trigger.Options
 	// runner runs each Pub/Sub delivery with the store.
 	runner op.Runner
 	// replier posts final results to replyTo.
@@ -93,7 +91,8 @@ func (f *Function) setup() *setup {
 		return &setup{http: trigger.NewHTTPHandler(broken, trigger.Options{Logger: f.log}), run: broken, runner: op.Runner{Logger: f.log}}
 	}
 	opts.Logger = f.log
-	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op, timeout: opts.RequestTimeout, margin: opts.DeadlineMargin,
+	s := &setup{http: trigger.NewHTTPHandler(f.op, opts), run: f.op,
+		bounds: trigger.Options{RequestTimeout: opts.RequestTimeout, DeadlineMargin: opts.DeadlineMargin},
 		runner: op.Runner{Store: opts.Store, Logger: f.log}, replier: opts.Replier}
 	if topic != nil { // a nil *Topic in the interface would not compare equal to nil
 		s.topic = topic

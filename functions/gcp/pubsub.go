@@ -52,15 +52,10 @@ func (e *RetryError) Error() string {
 // HandlePubSub is the CloudEvent function <name>-pubsub.
 func (f *Function) HandlePubSub(ctx context.Context, e event.Event) error {
 	s := f.setup()
-	if s.timeout > 0 {
-		// LBFN_REQUEST_TIMEOUT bounds the delivery even under the platform's own deadline:
-		// the earlier of the two applies, so a long CTyun creation answers in_progress before
-		// the platform ends the request.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
-	}
-	ctx, cancel := op.Invocation(ctx, s.margin)
+	// LBFN_REQUEST_TIMEOUT bounds the delivery even under the platform's own deadline: the
+	// earlier of the two applies, so a long CTyun creation answers in_progress before the
+	// platform ends the request.
+	ctx, cancel := s.bounds.RequestContext(ctx)
 	defer cancel()
 	var msg pushMessage
 	if err := json.Unmarshal(e.Data(), &msg); err != nil || msg.Message.Data == nil {

@@ -24,9 +24,9 @@ const maxDeliveries = 5
 // redelivery, while it fails retryably or is still in progress.
 type localQueue struct {
 	handlers map[string]*trigger.Handler
-	timeout  time.Duration
-	margin   time.Duration // kept free to answer in, as on Lambda (op.Invocation)
-	log      *slog.Logger
+	// bounds are each delivery's time, as the HTTP handler's (trigger.Options.RequestContext).
+	bounds trigger.Options
+	log    *slog.Logger
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -34,9 +34,10 @@ type localQueue struct {
 }
 
 func newLocalQueue(ops []op.Operation, opts trigger.Options, log *slog.Logger) *localQueue {
-	q := &localQueue{handlers: map[string]*trigger.Handler{}, timeout: opts.RequestTimeout, margin: opts.DeadlineMargin, log: log}
-	if q.timeout <= 0 {
-		q.timeout = time.Minute
+	q := &localQueue{handlers: map[string]*trigger.Handler{}, log: log,
+		bounds: trigger.Options{RequestTimeout: opts.RequestTimeout, DeadlineMargin: opts.DeadlineMargin}}
+	if q.bounds.RequestTimeout <= 0 {
+		q.bounds.RequestTimeout = time.Minute
 	}
 	for _, o := range ops {
 		q.handlers[o.Function()] = trigger.New(o, opts)
@@ -59,11 +60,9 @@ func (q *localQueue) Enqueue(_ context.Context, function string, request []byte,
 func (q *localQueue) deliver(h *trigger.Handler, function string, request []byte, jobID string) {
 	defer q.wg.Done()
 	for delivery := 1; ; delivery++ {
-		timed, cancelTimeout := context.WithTimeout(q.base, q.timeout)
-		ctx, cancel := op.Invocation(timed, q.margin)
+		ctx, cancel := q.bounds.RequestContext(q.base)
 		answer, err := h.Handle(ctx, request) // a direct invoke: the request is the event
 		cancel()
-		cancelTimeout()
 		res, _ := answer.(*op.Result)
 		if err != nil {
 			res = trigger.InvokeErrorResult(err)

@@ -234,13 +234,7 @@ func NewHTTPHandler(o op.Operation, opts Options) http.Handler {
 type httpHandler struct{ h *Handler }
 
 func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if t := s.h.opts.RequestTimeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
-	ctx, cancel := op.Invocation(ctx, s.h.opts.DeadlineMargin)
+	ctx, cancel := s.h.opts.RequestContext(r.Context())
 	defer cancel()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var bodyErr error

@@ -68,6 +68,19 @@ type Options struct {
 	DeadlineMargin time.Duration
 }
 
+// RequestContext returns the context of one request served where the platform gives no
+// deadline, or one that may be later than wanted (the HTTP handler, the Pub/Sub entry, `make
+// run`'s queue): ctx, ending RequestTimeout from now when that comes first (zero: no such
+// bound), less DeadlineMargin to answer in (op.Invocation).
+func (o Options) RequestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.RequestTimeout <= 0 {
+		return op.Invocation(ctx, o.DeadlineMargin)
+	}
+	timed, cancelTimeout := context.WithTimeout(ctx, o.RequestTimeout)
+	ctx, cancel := op.Invocation(timed, o.DeadlineMargin)
+	return ctx, func() { cancel(); cancelTimeout() }
+}
+
 // settings are the Options read from the environment.
 type settings struct {
 	WebhookSecret  redact.Secret `envconfig:"LBFN_WEBHOOK_SECRET"`
