@@ -88,15 +88,11 @@ func (g *TargetGroup) validate(at validate.Object) {
 
 func (t *Target) validate(at validate.Object) {
 	at.RequiredString("instanceID", &t.InstanceID)
-	if at.Required("protocolPort", t.ProtocolPort != nil) {
-		at.Range("protocolPort", t.ProtocolPort, 1, 65535)
-	}
+	at.RequiredRange("protocolPort", t.ProtocolPort, 1, 65535)
 	if at.RequiredString("instanceType", &t.InstanceType) {
 		at.Enum("instanceType", &t.InstanceType, "vm")
 	}
-	if at.Required("weight", t.Weight != nil) {
-		at.Range("weight", t.Weight, 1, 256)
-	}
+	at.RequiredRange("weight", t.Weight, 1, 256)
 	if at.RequiredString("address", &t.Address) {
 		at.IP("address", &t.Address)
 	}
@@ -106,15 +102,9 @@ func (h *HealthCheck) validate(at validate.Object) {
 	isHTTP := h.Protocol == "HTTP"
 	known := at.RequiredString("protocol", &h.Protocol) &&
 		at.Enum("protocol", &h.Protocol, "TCP", "UDP", "HTTP")
-	if at.Required("timeout", h.Timeout != nil) {
-		at.Range("timeout", h.Timeout, 2, 60)
-	}
-	if at.Required("interval", h.Interval != nil) {
-		at.Range("interval", h.Interval, 1, 20940)
-	}
-	if at.Required("maxRetry", h.MaxRetry != nil) {
-		at.Range("maxRetry", h.MaxRetry, 1, 10)
-	}
+	at.RequiredRange("timeout", h.Timeout, 2, 60)
+	at.RequiredRange("interval", h.Interval, 1, 20940)
+	at.RequiredRange("maxRetry", h.MaxRetry, 1, 10)
 
 	// "Required and effective only when protocol is HTTP": with another protocol CTyun would
 	// silently ignore them, which is never what the user meant.

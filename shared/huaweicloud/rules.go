@@ -212,15 +212,9 @@ func validateHealthMonitor(pool validate.Object, h *HealthMonitor, protocol stri
 		return
 	}
 	at := pool.Object("healthmonitor")
-	if at.Required("delay", h.Delay != nil) {
-		at.Range("delay", h.Delay, 1, 50)
-	}
-	if at.Required("max_retries", h.MaxRetries != nil) {
-		at.Range("max_retries", h.MaxRetries, 1, 10)
-	}
-	if at.Required("timeout", h.Timeout != nil) {
-		at.Range("timeout", h.Timeout, 1, 50)
-	}
+	at.RequiredRange("delay", h.Delay, 1, 50)
+	at.RequiredRange("max_retries", h.MaxRetries, 1, 10)
+	at.RequiredRange("timeout", h.Timeout, 1, 50)
 	if at.RequiredString("type", &h.Type) && at.Enum("type", &h.Type, "TCP", "UDP_CONNECT", "HTTP", "HTTPS") {
 		switch protocol {
 		case "UDP", "QUIC":

@@ -53,9 +53,7 @@ func ValidateBody(b *CreateBackendBody, v *validate.Report) {
 	}
 	v.RequiredString("loadBalancerId", &b.LoadBalancerID)
 	protocolOK := v.RequiredString("protocol", &b.Protocol) && v.Enum("protocol", &b.Protocol, protocols...)
-	if v.Required("port", b.Port != nil) {
-		v.Range("port", b.Port, 1, 65535)
-	}
+	v.RequiredRange("port", b.Port, 1, 65535)
 	v.Enum("algorithm", b.Algorithm, algorithms...)
 
 	checkIDs(v, "targetGroupIds", b.TargetGroupIDs)

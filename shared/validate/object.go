@@ -87,6 +87,11 @@ func (o Object) Range(name string, n *int, min, max int) bool {
 	return false
 }
 
+// RequiredRange checks that a required number is present and lies in [min, max].
+func (o Object) RequiredRange(name string, n *int, min, max int) bool {
+	return o.Required(name, n != nil) && o.Range(name, n, min, max)
+}
+
 // Length checks that s, when set, has between min and max characters (not bytes: the
 // providers count Chinese characters as one).
 func (o Object) Length(name string, s *string, min, max int) bool {

@@ -30,6 +30,12 @@ func TestObjectNamesMembersByPath(t *testing.T) {
 				r.Addf("", "Path = %s", got)
 			}
 		}, []Violation{{"pool.healthmonitor.delay", "must be between 1 and 50, got 0"}}},
+		{"required number", func(r *Report) {
+			o := r.Object("hc")
+			o.RequiredRange("a", nil, 1, 2)
+			o.RequiredRange("b", &[]int{3}[0], 1, 2)
+			o.RequiredRange("c", &[]int{2}[0], 1, 2)
+		}, []Violation{{"hc.a", "required"}, {"hc.b", "must be between 1 and 2, got 3"}}},
 		{"the request itself", func(r *Report) { r.Object("").Addf("name", "bad") }, []Violation{{"name", "bad"}}},
 		{"report's own checks take whole paths", func(r *Report) { r.Required("", false); r.Length("a.b", Str("xyz"), 0, 2) },
 			[]Violation{{"", "required"}, {"a.b", "must be at most 2 characters, got 3"}}},

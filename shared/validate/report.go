@@ -123,6 +123,11 @@ func (r *Report) Range(field string, n *int, min, max int) bool {
 	return r.top().Range(field, n, min, max)
 }
 
+// RequiredRange checks that a required number is present and lies in [min, max].
+func (r *Report) RequiredRange(field string, n *int, min, max int) bool {
+	return r.top().RequiredRange(field, n, min, max)
+}
+
 // Length checks that s, when set, has between min and max characters (not bytes: the
 // providers count Chinese characters as one).
 func (r *Report) Length(field string, s *string, min, max int) bool {
